@@ -1,0 +1,123 @@
+//! A typed client for the Dagster+ GraphQL API, sending what the real clients send: `POST …/graphql` with
+//! `{"query", "variables"}` and the `Dagster-Cloud-Api-Token` header to the organization-level
+//! `/graphql` path. One module per API area holds its documents next to the types they return.
+
+pub mod deployments;
+pub mod tokens;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use tracing::debug;
+
+use crate::secret::Secret;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the Dagster+ API token is invalid or revoked ({url} answered HTTP 401). Check `api_token` or DAGSTER_CLOUD_API_TOKEN.")]
+    Unauthenticated { url: String },
+    #[error("the API token is not allowed to do this: {message}")]
+    Unauthorized { message: String },
+    #[error("Dagster+ reported an error: {message}")]
+    Server { message: String },
+    #[error("{message}")]
+    NotFound { message: String },
+    #[error("Dagster+ rejected the request: {message}")]
+    GraphQl { message: String },
+    #[error("could not reach Dagster+ at {url}: {source}")]
+    Transport { url: String, source: reqwest::Error },
+    #[error("unexpected HTTP {status} from {url}: {body}")]
+    Http { url: String, status: u16, body: String },
+    #[error("unexpected response from {url}: {detail}")]
+    Decode { url: String, detail: String },
+}
+
+#[derive(Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    api_token: Secret,
+}
+
+#[derive(Deserialize)]
+struct GraphQlResponse<T> {
+    data: Option<T>,
+    errors: Option<Vec<GraphQlError>>,
+}
+
+#[derive(Deserialize)]
+struct GraphQlError {
+    message: String,
+}
+
+/// The error members of Dagster+ result unions, shared by every operation.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "__typename")]
+pub enum ErrorMember {
+    UnauthorizedError { message: String },
+    PythonError { message: String },
+    DagsterCloudTokenNotFoundError { message: String },
+    DeploymentNotFoundError { message: String },
+}
+
+impl From<ErrorMember> for Error {
+    fn from(member: ErrorMember) -> Self {
+        match member {
+            ErrorMember::UnauthorizedError { message } => Error::Unauthorized { message },
+            ErrorMember::PythonError { message } => Error::Server { message },
+            ErrorMember::DagsterCloudTokenNotFoundError { message } | ErrorMember::DeploymentNotFoundError { message } => {
+                Error::NotFound { message }
+            }
+        }
+    }
+}
+
+impl Client {
+    pub fn new(base_url: &str, api_token: Secret) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("terraform-provider-dagsterbranch/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|source| Error::Transport { url: base_url.to_string(), source })?;
+        Ok(Client { http, base_url: base_url.trim_end_matches('/').to_string(), api_token })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Sends one GraphQL document and decodes its `data`.
+    pub async fn execute<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        document: &str,
+        variables: serde_json::Value,
+    ) -> Result<T, Error> {
+        let url = format!("{}/graphql", self.base_url);
+        let request = self
+            .http
+            .post(&url)
+            .header("Dagster-Cloud-Api-Token", self.api_token.expose())
+            .json(&serde_json::json!({ "query": document, "variables": variables }));
+        debug!(operation, url = %url, "Dagster+ request");
+        let response = request.send().await.map_err(|source| Error::Transport { url: url.clone(), source })?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|source| Error::Transport { url: url.clone(), source })?;
+        debug!(operation, status = status.as_u16(), "Dagster+ response");
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(Error::Unauthenticated { url });
+        }
+        let parsed: GraphQlResponse<T> = match serde_json::from_slice(&body) {
+            Ok(parsed) => parsed,
+            Err(e) if status.is_success() => return Err(Error::Decode { url, detail: e.to_string() }),
+            Err(_) => {
+                let body = String::from_utf8_lossy(&body).chars().take(500).collect();
+                return Err(Error::Http { url, status: status.as_u16(), body });
+            }
+        };
+        if let Some(errors) = parsed.errors.filter(|e| !e.is_empty()) {
+            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ");
+            return Err(Error::GraphQl { message });
+        }
+        parsed.data.ok_or_else(|| Error::Decode { url, detail: format!("HTTP {status} without `data`") })
+    }
+}

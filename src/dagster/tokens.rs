@@ -1,0 +1,226 @@
+//! Agent tokens: create, list, rename, grant and revoke.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::deployments::FullDeployment;
+use super::{Client, Error, ErrorMember};
+use crate::secret::Secret;
+
+const TOKEN_FIELDS: &str = "fragment AgentTokenFields on DagsterCloudAgentToken {
+  id description token revoked createTimestamp
+  permissions {
+    organizationPermissionGrant { id }
+    allBranchDeploymentsPermissionGrant { id }
+    deploymentPermissionGrants { id deploymentId }
+  }
+}";
+
+const ERROR_FIELDS: &str = "... on UnauthorizedError { message } ... on PythonError { message }";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentToken {
+    pub id: i64,
+    pub description: Option<String>,
+    pub token: Option<Secret>,
+    pub revoked: bool,
+    /// Seconds since the epoch, kept exactly as sent.
+    pub create_timestamp: Option<serde_json::Number>,
+    pub permissions: Option<Grants>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grants {
+    pub organization_permission_grant: Option<Grant>,
+    pub all_branch_deployments_permission_grant: Option<Grant>,
+    #[serde(default)]
+    pub deployment_permission_grants: Vec<Grant>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    pub deployment_id: Option<i64>,
+}
+
+/// Where an agent token may act, as the API's `PermissionDeploymentScope` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantScope {
+    Organization,
+    AllBranchDeployments,
+    Deployment(i64),
+}
+
+impl GrantScope {
+    fn variables(self, token_id: i64) -> serde_json::Value {
+        let (scope, deployment_id) = match self {
+            GrantScope::Organization => ("ORGANIZATION", None),
+            GrantScope::AllBranchDeployments => ("ALL_BRANCH_DEPLOYMENTS", None),
+            GrantScope::Deployment(id) => ("DEPLOYMENT", Some(id)),
+        };
+        json!({ "agentTokenId": token_id, "deploymentScope": scope, "deploymentId": deployment_id })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "__typename")]
+enum TokenResult {
+    DagsterCloudAgentToken(AgentToken),
+    #[serde(untagged)]
+    Error(ErrorMember),
+}
+
+impl TokenResult {
+    fn into_result(self) -> Result<AgentToken, Error> {
+        match self {
+            TokenResult::DagsterCloudAgentToken(token) => Ok(token),
+            TokenResult::Error(e) => Err(e.into()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "__typename")]
+enum TokenListResult {
+    DagsterCloudAgentTokens { tokens: Vec<AgentToken> },
+    #[serde(untagged)]
+    Error(ErrorMember),
+}
+
+/// Every agent token of the organization together with the full deployments, which turn grant
+/// deployment ids into names. One request serves a whole refresh.
+pub struct TokenInventory {
+    pub tokens: Vec<AgentToken>,
+    pub deployments: Vec<FullDeployment>,
+}
+
+impl Client {
+    pub async fn create_agent_token(&self, description: Option<&str>) -> Result<AgentToken, Error> {
+        let document = format!(
+            "mutation CreateAgentToken($description: String) {{
+  createAgentToken(description: $description) {{ __typename ...AgentTokenFields {ERROR_FIELDS} }}
+}}
+{TOKEN_FIELDS}"
+        );
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            create_agent_token: TokenResult,
+        }
+        let data: Data = self
+            .execute("CreateAgentToken", &document, json!({ "description": description }))
+            .await?;
+        data.create_agent_token.into_result()
+    }
+
+    pub async fn agent_token_inventory(&self) -> Result<TokenInventory, Error> {
+        let document = format!(
+            "query AgentTokenInventory {{
+  agentTokensOrError {{ __typename ... on DagsterCloudAgentTokens {{ tokens {{ ...AgentTokenFields }} }} {ERROR_FIELDS} }}
+  fullDeployments {{ deploymentId deploymentName }}
+}}
+{TOKEN_FIELDS}"
+        );
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            agent_tokens_or_error: TokenListResult,
+            full_deployments: Vec<FullDeployment>,
+        }
+        let data: Data = self.execute("AgentTokenInventory", &document, json!({})).await?;
+        match data.agent_tokens_or_error {
+            TokenListResult::DagsterCloudAgentTokens { tokens } => {
+                Ok(TokenInventory { tokens, deployments: data.full_deployments })
+            }
+            TokenListResult::Error(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn edit_agent_token_description(&self, token_id: i64, description: Option<&str>) -> Result<AgentToken, Error> {
+        let document = format!(
+            "mutation EditAgentTokenDescription($tokenId: Int!, $description: String) {{
+  editAgentTokenDescription(tokenId: $tokenId, description: $description) {{
+    __typename ...AgentTokenFields ... on DagsterCloudTokenNotFoundError {{ message }} {ERROR_FIELDS}
+  }}
+}}
+{TOKEN_FIELDS}"
+        );
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            edit_agent_token_description: TokenResult,
+        }
+        let variables = json!({ "tokenId": token_id, "description": description });
+        let data: Data = self.execute("EditAgentTokenDescription", &document, variables).await?;
+        data.edit_agent_token_description.into_result()
+    }
+
+    /// Revokes a token; a token that no longer exists counts as revoked.
+    pub async fn revoke_agent_token(&self, token_id: i64) -> Result<(), Error> {
+        let document = format!(
+            "mutation RevokeAgentToken($tokenId: Int!) {{
+  revokeAgentToken(tokenId: $tokenId) {{
+    __typename ... on DagsterCloudAgentToken {{ id }} ... on DagsterCloudTokenNotFoundError {{ message }} {ERROR_FIELDS}
+  }}
+}}"
+        );
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            revoke_agent_token: RevokeResult,
+        }
+        #[derive(Deserialize)]
+        #[serde(tag = "__typename")]
+        enum RevokeResult {
+            DagsterCloudAgentToken {},
+            #[serde(untagged)]
+            Error(ErrorMember),
+        }
+        let data: Data = self.execute("RevokeAgentToken", &document, json!({ "tokenId": token_id })).await?;
+        match data.revoke_agent_token {
+            RevokeResult::DagsterCloudAgentToken {} | RevokeResult::Error(ErrorMember::DagsterCloudTokenNotFoundError { .. }) => Ok(()),
+            RevokeResult::Error(e) => Err(e.into()),
+        }
+    }
+
+    /// Adds (or replaces) the AGENT grant of a token in one scope.
+    pub async fn grant_agent_scope(&self, token_id: i64, scope: GrantScope) -> Result<(), Error> {
+        let document = format!(
+            "mutation GrantAgentScope($agentPermission: CreateOrUpdateCloudAgentPermissionsInput!) {{
+  createOrUpdateAgentPermissions(agentPermission: $agentPermission) {{ __typename ... on DagsterCloudAgentToken {{ id }} {ERROR_FIELDS} }}
+}}"
+        );
+        let mut permission = scope.variables(token_id);
+        permission["grant"] = json!("AGENT");
+        self.modify_grant(&document, "GrantAgentScope", "createOrUpdateAgentPermissions", permission).await
+    }
+
+    pub async fn remove_agent_scope(&self, token_id: i64, scope: GrantScope) -> Result<(), Error> {
+        let document = format!(
+            "mutation RemoveAgentScope($agentPermission: RemoveAgentPermissionsInput!) {{
+  removeAgentPermissions(agentPermission: $agentPermission) {{ __typename ... on DagsterCloudAgentToken {{ id }} {ERROR_FIELDS} }}
+}}"
+        );
+        self.modify_grant(&document, "RemoveAgentScope", "removeAgentPermissions", scope.variables(token_id)).await
+    }
+
+    async fn modify_grant(&self, document: &str, operation: &str, field: &str, permission: serde_json::Value) -> Result<(), Error> {
+        #[derive(Deserialize)]
+        #[serde(tag = "__typename")]
+        enum ModifyResult {
+            DagsterCloudAgentToken {},
+            #[serde(untagged)]
+            Error(ErrorMember),
+        }
+        let mut data: serde_json::Map<String, serde_json::Value> =
+            self.execute(operation, document, json!({ "agentPermission": permission })).await?;
+        let result = data.remove(field).unwrap_or_default();
+        match serde_json::from_value::<ModifyResult>(result) {
+            Ok(ModifyResult::DagsterCloudAgentToken {}) => Ok(()),
+            Ok(ModifyResult::Error(e)) => Err(e.into()),
+            Err(e) => Err(Error::Decode { url: self.base_url().to_string(), detail: format!("{field}: {e}") }),
+        }
+    }
+}
