@@ -45,6 +45,7 @@ fn schema() -> Schema {
         )
         .attribute(
             Attribute::optional("deployments", Type::Set(Box::new(Type::String)), "Names of full deployments (for example `prod`) the token may serve.")
+                .default(Value::Set(Vec::new()))
                 .validator(Validator::each(Validator::not_blank())),
         )
         .attribute(Attribute::computed("token", Type::String, "The agent token (`agent:ORG:…`).").sensitive().use_state_for_unknown())
@@ -88,22 +89,22 @@ impl AgentTokenState {
         })
     }
 
-    /// Takes what Dagster+ reports. `deployments` stays null when the configuration left it null and the
-    /// token has no deployment grants, so an omitted argument never shows a diff.
+    /// Takes what Dagster+ reports.
     fn refresh_from(&mut self, token: &AgentToken, deployments: &[FullDeployment]) {
         self.id = Some(token.id.to_string());
         self.description = token.description.clone();
         let grants = token.permissions.as_ref();
         self.organization = Some(grants.is_some_and(|g| g.organization_permission_grant.is_some()));
         self.all_branch_deployments = Some(grants.is_some_and(|g| g.all_branch_deployments_permission_grant.is_some()));
-        let names: BTreeSet<String> = grants
-            .map(|g| g.deployment_permission_grants.as_slice())
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|grant| grant.deployment_id)
-            .map(|id| deployment_name(deployments, id))
-            .collect();
-        self.deployments = if names.is_empty() && self.deployments.is_none() { None } else { Some(names) };
+        self.deployments = Some(
+            grants
+                .map(|g| g.deployment_permission_grants.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|grant| grant.deployment_id)
+                .map(|id| deployment_name(deployments, id))
+                .collect(),
+        );
         if let Some(secret) = &token.token {
             // Kept from creation; filled after import when the API reveals it.
             if self.token.is_none() {
@@ -237,14 +238,13 @@ impl Resource for AgentTokenResource {
         };
         info!(token_id = token.id, "agent token created");
         let mut state = plan.clone();
-        state.deployments = None;
         state.refresh_from(&token, &[]);
         // From here on the token exists: every path below returns it so that Terraform records it.
         if let Err(d) = apply_scopes(client, token.id, &state.scopes(), &plan.scopes()).await {
             diags.push(d);
             warn!(token_id = token.id, "agent token created but its scopes could not be set");
         }
-        let refreshed = match self.fetch(client, &AgentTokenState { deployments: plan.deployments.clone(), ..state.clone() }).await {
+        let refreshed = match self.fetch(client, &state).await {
             Ok(Some(refreshed)) => refreshed,
             Ok(None) => state,
             Err(d) => {
@@ -291,8 +291,7 @@ impl Resource for AgentTokenResource {
             if before.scopes() != after.scopes() {
                 apply_scopes(client, token_id, &before.scopes(), &after.scopes()).await?;
             }
-            let wanted = AgentTokenState { deployments: after.deployments.clone(), ..before };
-            Ok::<_, Diagnostic>(self.fetch(client, &wanted).await?)
+            Ok::<_, Diagnostic>(self.fetch(client, &before).await?)
         }
         .await;
         match result {

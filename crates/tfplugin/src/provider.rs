@@ -108,13 +108,27 @@ pub trait Resource: Send + Sync + 'static {
     }
 }
 
-/// Decodes a fully known value into a typed struct (null attributes become `None`).
+/// Decodes a value into a typed struct. Null attributes become `None`, and so do unknown ones: during apply
+/// the only unknowns left are the computed attributes the provider is about to set.
 pub fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, Diagnostic> {
-    let json = value.to_plain_json().map_err(|e| {
-        Diagnostic::error("Value not known yet", format!("A value the provider needs is not known yet: {e}"))
+    let json = unknowns_as_null(value).to_plain_json().map_err(|e| {
+        Diagnostic::error("Provider error: value cannot be decoded", e.to_string())
     })?;
     serde_json::from_value(json)
         .map_err(|e| Diagnostic::error("Provider error: unexpected value shape", format!("Decoding failed: {e}")))
+}
+
+fn unknowns_as_null(value: &Value) -> Value {
+    match value {
+        Value::Unknown(_) => Value::Null,
+        Value::List(items) => Value::List(items.iter().map(unknowns_as_null).collect()),
+        Value::Set(items) => Value::Set(items.iter().map(unknowns_as_null).collect()),
+        Value::Tuple(items) => Value::Tuple(items.iter().map(unknowns_as_null).collect()),
+        Value::Map(items) => Value::Map(items.iter().map(|(k, v)| (k.clone(), unknowns_as_null(v))).collect()),
+        Value::Object(items) => Value::Object(items.iter().map(|(k, v)| (k.clone(), unknowns_as_null(v))).collect()),
+        Value::Dynamic(inner) => Value::dynamic(inner.0.clone(), unknowns_as_null(&inner.1)),
+        other => other.clone(),
+    }
 }
 
 /// Encodes a typed struct as a value of the given schema type.

@@ -1,0 +1,141 @@
+//! Command-line parsing, by hand: four flags do not justify a parser crate.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+pub const USAGE: &str = "\
+dagster-plus-emulator: a local stand-in for the Dagster+ GraphQL API
+
+USAGE:
+    dagster-plus-emulator --organization ORG --api-token TOKEN [--listen ADDR] [--state FILE]
+
+OPTIONS:
+    --listen ADDR          Address to bind (default 127.0.0.1:0; port 0 picks a free port).
+                           Prints `listening on http://ADDR` on stdout once ready.
+    --organization ORG     Organization name; minted agent tokens look like agent:ORG:<hex>.
+    --api-token TOKEN      User token accepted as an organization admin
+                           (header Dagster-Cloud-Api-Token).
+    --state FILE           Load state from FILE if it exists and write it back after
+                           every change, so a restart keeps all tokens and deployments.
+    -h, --help             Show this help.
+
+ENDPOINTS:
+    POST /graphql, POST /{deployment}/graphql   The GraphQL API.
+    GET  /_emulator/inventory                   Everything in the store, as JSON.
+    GET  /_emulator/operations                  Request counts per root field.
+    POST /_emulator/reset-counters              Zero the counts.
+    POST /_emulator/deployments                 Seed a full deployment: {\"name\": \"staging\"}.
+
+ENVIRONMENT:
+    DAGSTER_PLUS_EMULATOR_LOG   Log level on stderr: error, warn, info (default), debug, trace.
+";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Args {
+    pub listen: SocketAddr,
+    pub organization: String,
+    pub api_token: String,
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Run(Args),
+    Help,
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ArgsError {
+    #[error("unknown argument {0:?}")]
+    Unknown(String),
+    #[error("{0} needs a value")]
+    MissingValue(&'static str),
+    #[error("{0} is required")]
+    Required(&'static str),
+    #[error("--listen {value:?} is not an address like 127.0.0.1:8080: {reason}")]
+    BadListen { value: String, reason: String },
+}
+
+/// Accepts `--flag value` and `--flag=value`.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsError> {
+    let mut listen = None;
+    let mut organization = None;
+    let mut api_token = None;
+    let mut state = None;
+    let mut iter = args.into_iter();
+    while let Some(arg) = iter.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let slot = match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--listen" => (&mut listen, "--listen"),
+            "--organization" => (&mut organization, "--organization"),
+            "--api-token" => (&mut api_token, "--api-token"),
+            "--state" => (&mut state, "--state"),
+            _ => return Err(ArgsError::Unknown(arg)),
+        };
+        let value = match inline {
+            Some(v) => v,
+            None => iter.next().ok_or(ArgsError::MissingValue(slot.1))?,
+        };
+        *slot.0 = Some(value);
+    }
+    let listen_text = listen.unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let listen =
+        listen_text
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ArgsError::BadListen {
+                value: listen_text.clone(),
+                reason: e.to_string(),
+            })?;
+    Ok(Command::Run(Args {
+        listen,
+        organization: organization.ok_or(ArgsError::Required("--organization"))?,
+        api_token: api_token.ok_or(ArgsError::Required("--api-token"))?,
+        state: state.map(PathBuf::from),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_both_flag_styles() {
+        let cmd = parse(strings(&[
+            "--listen=127.0.0.1:0",
+            "--organization",
+            "acme",
+            "--api-token",
+            "t",
+            "--state",
+            "s.json",
+        ]));
+        let Ok(Command::Run(args)) = cmd else {
+            panic!("expected run: {cmd:?}")
+        };
+        assert_eq!(args.organization, "acme");
+        assert_eq!(args.state, Some(PathBuf::from("s.json")));
+        assert_eq!(parse(strings(&["--help"])), Ok(Command::Help));
+        assert_eq!(
+            parse(strings(&["--organization", "a"])),
+            Err(ArgsError::Required("--api-token"))
+        );
+        assert!(matches!(
+            parse(strings(&["--bogus"])),
+            Err(ArgsError::Unknown(_))
+        ));
+        assert_eq!(
+            parse(strings(&["--state"])),
+            Err(ArgsError::MissingValue("--state"))
+        );
+    }
+}
