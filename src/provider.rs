@@ -9,7 +9,7 @@ use cty::{Path, Type, Value};
 use tfplugin::{Attribute, Block, Context, Diagnostic, Diagnostics, NestedBlock, Nesting, Resource, Schema, Validator};
 
 use crate::dagster;
-use crate::resources::agent_token::AgentTokenResource;
+use crate::resources;
 use crate::secret::Secret;
 
 pub const ENV_ORGANIZATION: &str = "DAGSTER_CLOUD_ORGANIZATION";
@@ -199,7 +199,7 @@ impl tfplugin::Provider for DagsterBranchProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(AgentTokenResource::new(self.config.clone()))]
+        resources::all(&self.config)
     }
 }
 
