@@ -42,8 +42,8 @@ pub use cty;
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use handshake::HandshakeError;
 pub use plan::Plan;
-pub use provider::{decode, encode, Context, Interrupted, Provider, Resource};
-pub use schema::{Attribute, Block, Nesting, NestedBlock, Presence, Schema, Validator};
+pub use provider::{decode, encode, Context, DataSource, Interrupted, ListResource, ListedObject, Provider, Resource};
+pub use schema::{Attribute, Block, IdentityAttribute, IdentitySchema, Nesting, NestedBlock, Presence, Schema, Validator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

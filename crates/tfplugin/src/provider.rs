@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan::Plan;
-use crate::schema::Schema;
+use crate::schema::{IdentitySchema, Schema};
 
 /// Passed to every operation. Cancelled when Terraform sends StopProvider (for example after Ctrl-C), so
 /// long waits end promptly and report what exists.
@@ -69,6 +69,14 @@ pub trait Provider: Send + Sync + 'static {
     async fn configure(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics);
 
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        Vec::new()
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        Vec::new()
+    }
 }
 
 #[async_trait]
@@ -106,6 +114,58 @@ pub trait Resource: Send + Sync + 'static {
     fn upgrade_state(&self, _from_version: i64, state: serde_json::Value, _diags: &mut Diagnostics) -> serde_json::Value {
         state
     }
+
+    /// Resources with an identity can be imported by it and listed by `terraform query`.
+    fn identity_schema(&self) -> Option<&IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object a state describes; `None` while it is not fully known.
+    fn identity(&self, _state: &Value) -> Option<Value> {
+        None
+    }
+
+    /// Turns an `import { identity = {…} }` into a state that `read` can complete.
+    async fn import_by_identity(&self, _ctx: &Context, _identity: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        diags.error("Import by identity not supported", format!("`{}` cannot be imported by identity.", self.type_name()));
+        None
+    }
+}
+
+#[async_trait]
+pub trait DataSource: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+
+    fn schema(&self) -> &Schema;
+
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Returns the data source's full value (configuration plus what was read).
+    async fn read(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics) -> Option<Value>;
+}
+
+/// One object found by a list resource.
+#[derive(Clone, Debug)]
+pub struct ListedObject {
+    pub display_name: String,
+    /// A value of the managed resource's identity type.
+    pub identity: Value,
+    /// The full state, when Terraform asked for it (for `-generate-config-out`).
+    pub state: Option<Value>,
+}
+
+/// Lists existing objects of a managed resource type for `terraform query` (Terraform ≥ 1.14).
+#[async_trait]
+pub trait ListResource: Send + Sync + 'static {
+    /// The managed resource type this lists; it must have an identity.
+    fn type_name(&self) -> &'static str;
+
+    /// The schema of the `config` block (the filters).
+    fn schema(&self) -> &Schema;
+
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    async fn list(&self, ctx: &Context, config: &Value, include_state: bool, limit: i64, diags: &mut Diagnostics) -> Vec<ListedObject>;
 }
 
 /// Decodes a value into a typed struct. Null attributes become `None`, and so do unknown ones: during apply

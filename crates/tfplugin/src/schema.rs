@@ -403,3 +403,53 @@ impl Validator {
         })
     }
 }
+
+/// A resource's identity: the few attributes that name its remote object independently of Terraform's
+/// address (Terraform ≥ 1.12 imports by identity and `terraform query` lists objects by it).
+#[derive(Clone, Debug)]
+pub struct IdentitySchema {
+    pub version: i64,
+    pub attributes: Vec<IdentityAttribute>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IdentityAttribute {
+    pub name: String,
+    pub ty: Type,
+    pub description: String,
+    /// Required in an `import { identity = {…} }` block (otherwise optional there).
+    pub required_for_import: bool,
+}
+
+impl IdentitySchema {
+    pub fn new(attributes: Vec<IdentityAttribute>) -> Self {
+        IdentitySchema { version: 0, attributes }
+    }
+
+    pub fn value_type(&self) -> Type {
+        Type::object(self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())))
+    }
+
+    pub(crate) fn to_proto(&self) -> pb::ResourceIdentitySchema {
+        pb::ResourceIdentitySchema {
+            version: self.version,
+            identity_attributes: self
+                .attributes
+                .iter()
+                .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                    name: a.name.clone(),
+                    r#type: a.ty.to_json_bytes(),
+                    required_for_import: a.required_for_import,
+                    optional_for_import: !a.required_for_import,
+                    description: a.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl IdentityAttribute {
+    pub fn required(name: &str, ty: Type, description: &str) -> Self {
+        IdentityAttribute { name: name.to_string(), ty, description: description.to_string(), required_for_import: true }
+    }
+}

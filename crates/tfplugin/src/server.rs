@@ -13,18 +13,34 @@ use tracing::{debug, info_span, Instrument};
 use crate::diag::{path_to_proto, Diagnostic, Diagnostics};
 use crate::plan::{plan_change, Plan};
 use crate::proto::tfplugin6 as pb;
-use crate::provider::{Context, Provider, Resource};
+use crate::provider::{Context, DataSource, ListResource, Provider, Resource};
 
 pub(crate) struct ProviderService {
     provider: Arc<dyn Provider>,
     resources: HashMap<&'static str, Arc<dyn Resource>>,
+    data_sources: HashMap<&'static str, Arc<dyn DataSource>>,
+    list_resources: HashMap<&'static str, Arc<dyn ListResource>>,
     stop: CancellationToken,
 }
 
 impl ProviderService {
     pub(crate) fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> Self {
         let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
-        ProviderService { provider, resources, stop }
+        let data_sources = provider.data_sources().into_iter().map(|d| (d.type_name(), d)).collect();
+        let list_resources = provider.list_resources().into_iter().map(|l| (l.type_name(), l)).collect();
+        ProviderService { provider, resources, data_sources, list_resources, stop }
+    }
+
+    fn data_source(&self, type_name: &str) -> Result<&Arc<dyn DataSource>, Status> {
+        self.data_sources
+            .get(type_name)
+            .ok_or_else(|| Status::not_found(format!("this provider has no data source `{type_name}`")))
+    }
+
+    fn list_resource(&self, type_name: &str) -> Result<&Arc<dyn ListResource>, Status> {
+        self.list_resources
+            .get(type_name)
+            .ok_or_else(|| Status::not_found(format!("this provider has no list resource `{type_name}`")))
     }
 
     fn context(&self) -> Context {
@@ -60,6 +76,17 @@ fn encode(value: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostic> {
         .map_err(|e| Diagnostic::error("Provider produced a value it cannot encode", e.message.clone()).at(e.path))
 }
 
+/// The identity of the object `state` describes, encoded for the protocol (resources without an identity,
+/// and states not fully known yet, have none).
+fn identity_data(resource: &dyn Resource, state: &Value, diags: &mut Diagnostics) -> Option<pb::ResourceIdentityData> {
+    let schema = resource.identity_schema()?;
+    if state.is_null() {
+        return None;
+    }
+    let identity = resource.identity(state).filter(Value::is_wholly_known)?;
+    collect(encode(&identity, &schema.value_type()), diags).map(|v| pb::ResourceIdentityData { identity_data: Some(v) })
+}
+
 /// Collects a decode/encode failure into the diagnostics and yields `None`.
 fn collect<T>(result: Result<T, Diagnostic>, diags: &mut Diagnostics) -> Option<T> {
     result.map_err(|d| diags.push(d)).ok()
@@ -93,9 +120,21 @@ impl pb::provider_server::Provider for ProviderService {
             .keys()
             .map(|name| pb::get_metadata::ResourceMetadata { type_name: name.to_string() })
             .collect();
+        let data_sources = self
+            .data_sources
+            .keys()
+            .map(|name| pb::get_metadata::DataSourceMetadata { type_name: name.to_string() })
+            .collect();
+        let list_resources = self
+            .list_resources
+            .keys()
+            .map(|name| pb::get_metadata::ListResourceMetadata { type_name: name.to_string() })
+            .collect();
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(Self::capabilities()),
             resources,
+            data_sources,
+            list_resources,
             ..Default::default()
         }))
     }
@@ -105,9 +144,13 @@ impl pb::provider_server::Provider for ProviderService {
         _: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         let resource_schemas = self.resources.iter().map(|(name, r)| (name.to_string(), r.schema().to_proto())).collect();
+        let data_source_schemas = self.data_sources.iter().map(|(name, d)| (name.to_string(), d.schema().to_proto())).collect();
+        let list_resource_schemas = self.list_resources.iter().map(|(name, l)| (name.to_string(), l.schema().to_proto())).collect();
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider.schema().to_proto()),
             resource_schemas,
+            data_source_schemas,
+            list_resource_schemas,
             server_capabilities: Some(Self::capabilities()),
             ..Default::default()
         }))
@@ -117,7 +160,12 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(name, r)| r.identity_schema().map(|schema| (name.to_string(), schema.to_proto())))
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response { identity_schemas, diagnostics: Vec::new() }))
     }
 
     async fn validate_provider_config(
@@ -208,17 +256,20 @@ impl pb::provider_server::Provider for ProviderService {
         let ty = resource.schema().value_type();
         let mut diags = Diagnostics::new();
         let mut new_state = None;
+        let mut new_identity = None;
         if let Some(state) = collect(decode(request.current_state.as_ref(), &ty), &mut diags) {
             let span = info_span!("ReadResource", resource = resource.type_name());
             let read = resource.read(&self.context(), &state, &mut diags).instrument(span).await;
             // On a failed read keep the prior state: the object may well still exist.
             let value = if diags.has_errors() { state } else { read.unwrap_or(Value::Null) };
+            new_identity = identity_data(resource.as_ref(), &value, &mut diags);
             new_state = collect(encode(&value, &ty), &mut diags);
         }
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics: diags.into_proto(),
             private: request.private,
+            new_identity,
             ..Default::default()
         }))
     }
@@ -246,12 +297,14 @@ impl pb::provider_server::Provider for ProviderService {
             let span = info_span!("PlanResourceChange", resource = resource.type_name());
             resource.modify_plan(&self.context(), &mut plan, &mut diags).instrument(span).await;
         }
+        let planned_identity = identity_data(resource.as_ref(), &plan.planned, &mut diags).or(request.prior_identity);
         let planned_state = collect(encode(&plan.planned, &ty), &mut diags);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state,
             requires_replace: plan.requires_replace.iter().map(path_to_proto).collect(),
             planned_private: request.prior_private,
             diagnostics: diags.into_proto(),
+            planned_identity,
             ..Default::default()
         }))
     }
@@ -285,11 +338,13 @@ impl pb::provider_server::Provider for ProviderService {
         .instrument(span)
         .await;
         debug!(resource = resource.type_name(), errors = diags.has_errors(), "apply finished");
+        let new_identity = identity_data(resource.as_ref(), &new_state, &mut diags);
         let new_state = collect(encode(&new_state, &ty), &mut diags);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private: request.planned_private,
             diagnostics: diags.into_proto(),
+            new_identity,
             ..Default::default()
         }))
     }
@@ -303,12 +358,25 @@ impl pb::provider_server::Provider for ProviderService {
         let ty = resource.schema().value_type();
         let mut diags = Diagnostics::new();
         let span = info_span!("ImportResourceState", resource = resource.type_name(), id = %request.id);
-        let state = resource.import(&self.context(), &request.id, &mut diags).instrument(span).await;
+        let given_identity = request.identity.as_ref().and_then(|i| i.identity_data.as_ref());
+        let state = match (resource.identity_schema(), given_identity) {
+            (Some(schema), Some(data)) if request.id.is_empty() => {
+                match collect(decode(Some(data), &schema.value_type()), &mut diags) {
+                    Some(identity) => resource.import_by_identity(&self.context(), &identity, &mut diags).instrument(span).await,
+                    None => None,
+                }
+            }
+            _ => resource.import(&self.context(), &request.id, &mut diags).instrument(span).await,
+        };
         let imported_resources = state
-            .and_then(|s| collect(encode(&s, &ty), &mut diags))
-            .map(|state| pb::import_resource_state::ImportedResource {
+            .and_then(|s| {
+                let identity = identity_data(resource.as_ref(), &s, &mut diags).or_else(|| request.identity.clone());
+                collect(encode(&s, &ty), &mut diags).map(|state| (state, identity))
+            })
+            .map(|(state, identity)| pb::import_resource_state::ImportedResource {
                 type_name: request.type_name.clone(),
                 state: Some(state),
+                identity,
                 ..Default::default()
             })
             .into_iter()
@@ -320,11 +388,113 @@ impl pb::provider_server::Provider for ProviderService {
         }))
     }
 
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        let request = request.into_inner();
+        let resource = self.resource(&request.type_name)?;
+        let schema = resource
+            .identity_schema()
+            .ok_or_else(|| Status::not_found(format!("`{}` has no identity", request.type_name)))?;
+        let ty = schema.value_type();
+        let mut diags = Diagnostics::new();
+        let raw = request.raw_identity.unwrap_or_default();
+        let upgraded_identity = collect(
+            cty::json::decode(&raw.json, &ty).map_err(|e| Diagnostic::error("Stored identity does not match the schema", e.to_string())),
+            &mut diags,
+        )
+        .and_then(|v| collect(encode(&v, &ty), &mut diags))
+        .map(|v| pb::ResourceIdentityData { identity_data: Some(v) });
+        Ok(Response::new(pb::upgrade_resource_identity::Response { upgraded_identity, diagnostics: diags.into_proto() }))
+    }
+
     async fn validate_data_resource_config(
         &self,
         request: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
-        Err(Status::not_found(format!("this provider has no data source `{}`", request.into_inner().type_name)))
+        let request = request.into_inner();
+        let data_source = self.data_source(&request.type_name)?;
+        let schema = data_source.schema();
+        let mut diags = Diagnostics::new();
+        if let Some(config) = collect(decode(request.config.as_ref(), &schema.value_type()), &mut diags) {
+            schema.block.validate(&config, &cty::Path::root(), &mut diags);
+            data_source.validate(&config, &mut diags);
+        }
+        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.into_proto() }))
+    }
+
+    async fn read_data_source(
+        &self,
+        request: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        let request = request.into_inner();
+        let data_source = self.data_source(&request.type_name)?;
+        let ty = data_source.schema().value_type();
+        let mut diags = Diagnostics::new();
+        let mut state = None;
+        if let Some(config) = collect(decode(request.config.as_ref(), &ty), &mut diags) {
+            let span = info_span!("ReadDataSource", data_source = data_source.type_name());
+            let value = data_source.read(&self.context(), &config, &mut diags).instrument(span).await;
+            state = value.and_then(|v| collect(encode(&v, &ty), &mut diags));
+        }
+        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: diags.into_proto(), ..Default::default() }))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        request: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        let request = request.into_inner();
+        let list = self.list_resource(&request.type_name)?;
+        let schema = list.schema();
+        let mut diags = Diagnostics::new();
+        if let Some(config) = collect(decode(request.config.as_ref(), &schema.value_type()), &mut diags) {
+            schema.block.validate(&config, &cty::Path::root(), &mut diags);
+            list.validate(&config, &mut diags);
+        }
+        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diags.into_proto() }))
+    }
+
+    async fn list_resource(
+        &self,
+        request: Request<pb::list_resource::Request>,
+    ) -> Result<Response<tonic::codegen::BoxStream<pb::list_resource::Event>>, Status> {
+        let request = request.into_inner();
+        let list = self.list_resource(&request.type_name)?;
+        let resource = self.resource(&request.type_name)?;
+        let identity_type = resource
+            .identity_schema()
+            .map(|s| s.value_type())
+            .ok_or_else(|| Status::internal(format!("`{}` is listed but has no identity", request.type_name)))?;
+        let state_type = resource.schema().value_type();
+        let mut diags = Diagnostics::new();
+        let mut events = Vec::new();
+        if let Some(config) = collect(decode(request.config.as_ref(), &list.schema().value_type()), &mut diags) {
+            let span = info_span!("ListResource", resource = list.type_name());
+            let found = list
+                .list(&self.context(), &config, request.include_resource_object, request.limit, &mut diags)
+                .instrument(span)
+                .await;
+            for object in found {
+                let mut event_diags = Diagnostics::new();
+                let identity = collect(encode(&object.identity, &identity_type), &mut event_diags);
+                let resource_object = match (request.include_resource_object, &object.state) {
+                    (true, Some(state)) => collect(encode(state, &state_type), &mut event_diags),
+                    _ => None,
+                };
+                events.push(Ok(pb::list_resource::Event {
+                    identity: identity.map(|v| pb::ResourceIdentityData { identity_data: Some(v) }),
+                    display_name: object.display_name,
+                    resource_object,
+                    diagnostic: event_diags.into_proto(),
+                }));
+            }
+        }
+        if !diags.is_empty() {
+            events.push(Ok(pb::list_resource::Event { diagnostic: diags.into_proto(), ..Default::default() }));
+        }
+        Ok(Response::new(Box::pin(tokio_stream::iter(events))))
     }
 
     async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
