@@ -7,10 +7,14 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::config::EmulatorConfig;
-use crate::domain::deployments;
+use crate::domain::agents::{self, HeartbeatReport};
+use crate::domain::{deployments, timed};
+use crate::faults::Faults;
 use crate::metrics::OperationCounters;
 use crate::schema::{self, EmulatorSchema};
+use crate::simulation::Simulation;
 use crate::store::{MutationError, Store, StoreError};
+use crate::{clock, secret};
 
 #[derive(Debug, Error)]
 pub enum AppError {
@@ -34,6 +38,8 @@ pub struct App {
     pub store: Arc<Store>,
     pub schema: EmulatorSchema,
     pub counters: OperationCounters,
+    pub simulation: Arc<Simulation>,
+    pub faults: Faults,
     pub api_token: String,
     pub organization: String,
 }
@@ -52,17 +58,37 @@ impl App {
             &config.organization,
             config.state_file.clone(),
         )?);
+        let simulation = Arc::new(Simulation::default());
         Ok(App {
-            schema: schema::build(Arc::clone(&store)),
+            schema: schema::build(Arc::clone(&store), Arc::clone(&simulation)),
             store,
             counters: OperationCounters::default(),
+            simulation,
+            faults: Faults::default(),
             api_token: config.api_token.clone(),
             organization: config.organization.clone(),
         })
     }
 
+    /// Applies the transitions that are due by now (finished loads, completed
+    /// deletions, silent agents), so whatever is observed next is current.
+    pub fn advance_clock(&self) {
+        let now = clock::now_seconds();
+        let sim = self.simulation.get();
+        if !self.store.read(|state| timed::is_due(state, now, &sim)) {
+            return;
+        }
+        if let Err(e) = self.store.mutate(|state| {
+            timed::advance(state, now, &sim);
+            Ok(())
+        }) {
+            tracing::error!(error = %e, "cannot save time-driven state changes");
+        }
+    }
+
     /// The whole store as JSON (the state-file format).
     pub fn inventory(&self) -> serde_json::Value {
+        self.advance_clock();
         self.store.read(|state| {
             serde_json::to_value(state).unwrap_or_else(
                 |e| serde_json::json!({ "error": format!("cannot encode state: {e}") }),
@@ -78,4 +104,27 @@ impl App {
         self.store
             .mutate(|state| deployments::add_full_deployment(state, name))
     }
+
+    /// Records a heartbeat sent through the admin API or the library; returns the agent id.
+    pub fn heartbeat(&self, report: HeartbeatReport) -> Result<String, AgentCallError> {
+        let fresh_id = secret::random_uuid().map_err(AgentCallError::Entropy)?;
+        let now = clock::now_seconds();
+        self.advance_clock();
+        Ok(self
+            .store
+            .mutate(|state| agents::record_heartbeat(state, report, now, &fresh_id))?)
+    }
+
+    pub fn stop_heartbeats(&self, label: &str) -> Result<usize, MutationError> {
+        self.advance_clock();
+        self.store.mutate(|state| agents::stop(state, label))
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum AgentCallError {
+    #[error("cannot mint an agent id: {0}")]
+    Entropy(#[source] crate::secret::EntropyError),
+    #[error(transparent)]
+    Mutation(#[from] MutationError),
 }

@@ -11,8 +11,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::app::App;
+use crate::app::{AgentCallError, App};
 use crate::config::EmulatorConfig;
+use crate::faults::{FaultReport, FaultSpec, FaultSpecError};
+use crate::heartbeat::AgentHeartbeat;
+use crate::http::conn::{ConnectionControl, ResettableListener};
+use crate::simulation::{millis, SimulationSettings, SimulationUpdate};
 use crate::store::MutationError;
 
 /// How long `Drop` lets in-flight requests finish before aborting them.
@@ -41,7 +45,12 @@ async fn serve_app(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, crate::http::router(app))
+    // The resettable listener and its connect info let fault injection reset
+    // a request's own connection.
+    let listener = ResettableListener::new(listener);
+    let service =
+        crate::http::router(app).into_make_service_with_connect_info::<ConnectionControl>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -114,6 +123,97 @@ impl RunningEmulator {
     /// Seeds a full (PRODUCTION) deployment and returns its `deploymentId`.
     pub fn add_full_deployment(&self, name: &str) -> Result<i64, MutationError> {
         self.app.add_full_deployment(name)
+    }
+
+    /// How long an added or updated code location stays `LOADING` (default 200 ms).
+    pub fn set_location_load_delay(&self, delay: Duration) {
+        self.update_simulation(SimulationUpdate {
+            location_load_delay_ms: Some(millis(delay)),
+            ..SimulationUpdate::default()
+        });
+    }
+
+    /// Locations whose image matches `pattern` fail to load (a `PythonError`
+    /// once `LOADED`). A pattern containing `*` or `?` is a glob over the whole
+    /// image reference (`*` any run of characters, `?` one character); any
+    /// other pattern matches as a substring (`broken` catches
+    /// `ghcr.io/acme/broken:1`). `None` disables it. Applies to locations
+    /// added or updated from now on.
+    pub fn set_failing_image_pattern(&self, pattern: Option<String>) {
+        self.update_simulation(SimulationUpdate {
+            failing_image_pattern: Some(pattern),
+            ..SimulationUpdate::default()
+        });
+    }
+
+    /// An agent silent for longer than this turns `NOT_RUNNING` (default 90 s).
+    pub fn set_agent_heartbeat_timeout(&self, timeout: Duration) {
+        self.update_simulation(SimulationUpdate {
+            agent_heartbeat_timeout_ms: Some(millis(timeout)),
+            ..SimulationUpdate::default()
+        });
+    }
+
+    /// How long a deleted deployment stays `PENDING_DELETION` (default 250 ms).
+    pub fn set_deletion_delay(&self, delay: Duration) {
+        self.update_simulation(SimulationUpdate {
+            deletion_delay_ms: Some(millis(delay)),
+            ..SimulationUpdate::default()
+        });
+    }
+
+    /// Same settings as `GET /_emulator/simulation`.
+    pub fn simulation(&self) -> SimulationSettings {
+        self.app.simulation.get()
+    }
+
+    fn update_simulation(&self, update: SimulationUpdate) {
+        let settings = self.app.simulation.update(update);
+        tracing::debug!(?settings, "simulation settings changed");
+    }
+
+    /// A heartbeat from agent `agent_label`, serving every deployment, with
+    /// `metadata` (served JSON-encoded). The agent is `RUNNING` until
+    /// [`stop_heartbeats`](Self::stop_heartbeats) or the heartbeat timeout.
+    /// Returns the agent's id.
+    pub fn heartbeat(
+        &self,
+        agent_label: &str,
+        metadata: &[(&str, serde_json::Value)],
+    ) -> Result<String, AgentCallError> {
+        let beat = metadata
+            .iter()
+            .fold(AgentHeartbeat::new(agent_label), |beat, (key, value)| {
+                beat.metadata(key, value.clone())
+            });
+        self.send_heartbeat(beat)
+    }
+
+    /// The full form of [`heartbeat`](Self::heartbeat), as `POST /_emulator/agents/heartbeat`.
+    pub fn send_heartbeat(&self, beat: AgentHeartbeat) -> Result<String, AgentCallError> {
+        self.app
+            .heartbeat(beat.into_report(crate::clock::now_seconds()))
+    }
+
+    /// Makes the agents labelled `agent_label` `NOT_RUNNING` now; returns how
+    /// many there were (an error if none).
+    pub fn stop_heartbeats(&self, agent_label: &str) -> Result<usize, MutationError> {
+        self.app.stop_heartbeats(agent_label)
+    }
+
+    /// Adds a fault plan (as `POST /_emulator/faults`) and returns its id.
+    pub fn inject_fault(&self, spec: FaultSpec) -> Result<u64, FaultSpecError> {
+        self.app.faults.add(spec)
+    }
+
+    /// Removes every fault plan (as `DELETE /_emulator/faults`).
+    pub fn clear_faults(&self) {
+        self.app.faults.clear();
+    }
+
+    /// Active plans and injected-fault counts (as `GET /_emulator/faults`).
+    pub fn faults(&self) -> FaultReport {
+        self.app.faults.report()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Deployment lookups and the seeding of full deployments.
 
 use super::DomainError;
-use crate::model::{Deployment, DeploymentType, State};
+use crate::model::{Deployment, DeploymentAgentType, DeploymentType, State};
 
 /// The full deployment every organization starts with; un-prefixed `/graphql`
 /// requests are scoped to it.
@@ -38,6 +38,34 @@ pub fn add_full_deployment(state: &mut State, name: &str) -> Result<i64, DomainE
         return Err(DomainError::DuplicateDeployment(name.to_owned()));
     }
     Ok(state.push_full_deployment(name))
+}
+
+pub fn set_agent_type(
+    state: &mut State,
+    id: i64,
+    agent_type: DeploymentAgentType,
+) -> Result<(), DomainError> {
+    by_id_mut(state, id)?.agent_type = agent_type;
+    Ok(())
+}
+
+/// Replaces the deployment's settings document.
+pub fn set_settings(
+    state: &mut State,
+    id: i64,
+    settings: serde_json::Value,
+) -> Result<serde_json::Value, DomainError> {
+    let deployment = by_id_mut(state, id)?;
+    deployment.settings = settings;
+    Ok(deployment.settings.clone())
+}
+
+fn by_id_mut(state: &mut State, id: i64) -> Result<&mut Deployment, DomainError> {
+    state
+        .deployments
+        .iter_mut()
+        .find(|d| d.deployment_id == id)
+        .ok_or(DomainError::DeploymentIdNotFound(id))
 }
 
 /// Names become URL path segments (`/{deployment}/graphql`), so keep them to a

@@ -1,7 +1,15 @@
 //! State transitions on [`crate::model::State`], free of GraphQL and HTTP so
 //! they can be unit-tested and reused by the admin endpoints.
 
+pub mod access;
+pub mod agents;
+pub mod branches;
 pub mod deployments;
+pub mod glob;
+pub mod location_document;
+pub mod locations;
+pub mod naming;
+pub mod timed;
 pub mod tokens;
 
 use thiserror::Error;
@@ -24,4 +32,16 @@ pub enum DomainError {
     InvalidDeploymentName { name: String, reason: &'static str },
     #[error("Invalid agent permission: {0}")]
     InvalidPermission(String),
+    #[error("Cannot delete {0:?}: it is the organization's last full deployment")]
+    DeleteFinalDeployment(String),
+    #[error("Deployment {0:?} cannot be a base deployment: only full deployments can have branch deployments")]
+    InvalidBaseDeployment(String),
+    #[error("Invalid branch deployment data: {0}")]
+    InvalidBranchData(String),
+    #[error("Location {0:?} does not exist in this deployment")]
+    LocationNotFound(String),
+    #[error("Invalid agent heartbeat: {0}")]
+    InvalidHeartbeat(String),
+    #[error("No agent with label {0:?}")]
+    AgentNotFound(String),
 }

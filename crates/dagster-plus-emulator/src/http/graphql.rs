@@ -5,15 +5,18 @@ use std::time::Instant;
 
 use async_graphql::{Response as GqlResponse, Variables};
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{json_response, raw_json_response};
+use super::conn::ConnectionControl;
+use super::{faults, json_response, raw_json_response};
 use crate::app::App;
 use crate::auth::{self, Principal, TOKEN_HEADER};
+use crate::faults::{FaultAction, RequestFacts};
+use crate::graphql_core_messages::{self, VariableArguments};
 use crate::json::json_to_value;
 use crate::root_fields::{root_selection, RootSelection};
 use crate::schema::context::RequestContext;
@@ -32,21 +35,28 @@ struct GraphQlBody {
     operation_name: Option<String>,
 }
 
-pub async fn unscoped(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
-    handle(app, None, headers, body).await
+pub async fn unscoped(
+    State(app): State<Arc<App>>,
+    ConnectInfo(conn): ConnectInfo<ConnectionControl>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    handle(app, conn, None, headers, body).await
 }
 
 pub async fn scoped(
     State(app): State<Arc<App>>,
+    ConnectInfo(conn): ConnectInfo<ConnectionControl>,
     Path(segment): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    handle(app, Some(segment), headers, body).await
+    handle(app, conn, Some(segment), headers, body).await
 }
 
 async fn handle(
     app: Arc<App>,
+    conn: ConnectionControl,
     segment: Option<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -57,6 +67,17 @@ async fn handle(
         .map_or("/graphql".to_owned(), |s| format!("/{s}/graphql"));
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
 
+    // The document is parsed before authentication so fault plans can match
+    // on the operation; async-graphql keeps the parse for execution.
+    let parsed = parse_body(&body);
+    let mut prepared = parsed.as_ref().ok().map(prepare);
+    let selection = prepared.as_ref().and_then(|p| p.selection.clone());
+
+    let fault = take_fault(&app, &selection);
+    if let Some(response) = fault.and_then(|f| faults::before_execution(&app, &conn, &path, f)) {
+        return response;
+    }
+
     let Some(principal) = auth::authenticate(&app.store, &app.api_token, header_str(TOKEN_HEADER))
     else {
         app.counters.record("http.401");
@@ -64,16 +85,17 @@ async fn handle(
         return raw_json_response(StatusCode::UNAUTHORIZED, UNAUTHORIZED_BODY);
     };
 
-    let parsed = match parse_body(&body) {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            app.counters.record("http.400");
-            tracing::info!(%path, %principal, status = 400, %message, "graphql request rejected: malformed body");
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({ "errors": [{ "message": message }] }),
-            );
-        }
+    let Some(Prepared {
+        request, variables, ..
+    }) = prepared.take()
+    else {
+        let message = parsed.err().unwrap_or_default();
+        app.counters.record("http.400");
+        tracing::info!(%path, %principal, status = 400, %message, "graphql request rejected: malformed body");
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({ "errors": [{ "message": message }] }),
+        );
     };
 
     let scope = scope::requested(
@@ -81,23 +103,63 @@ async fn handle(
         header_str(DEPLOYMENT_HEADER),
         &app.organization,
     );
-    let operation_name = parsed.operation_name.clone();
-    let mut request = async_graphql::Request::new(parsed.query)
-        .variables(parsed.variables)
-        .data(RequestContext { principal, scope });
-    if let Some(name) = &operation_name {
-        request = request.operation_name(name.clone());
-    }
-    let selection = request
-        .parsed_query()
-        .ok()
-        .and_then(|doc| root_selection(doc, operation_name.as_deref()));
-
-    let response = app.schema.execute(request).await;
+    app.advance_clock();
+    let mut response = app
+        .schema
+        .execute(request.data(RequestContext { principal, scope }))
+        .await;
     let rejected = is_request_error(&response);
+    if rejected {
+        graphql_core_messages::rewrite(&mut response.errors, &variables);
+    }
     record(&app, &selection, rejected);
     log_request(&path, principal, &selection, &response, rejected, started);
-    json_response(StatusCode::OK, &render(response, rejected))
+    let rendered = render(response, rejected);
+    if let Some(fault) = fault {
+        faults::after_execution(&conn, &path, fault).await;
+    }
+    json_response(StatusCode::OK, &rendered)
+}
+
+struct Prepared {
+    request: async_graphql::Request,
+    selection: Option<RootSelection>,
+    variables: VariableArguments,
+}
+
+fn prepare(parsed: &ParsedBody) -> Prepared {
+    let mut request =
+        async_graphql::Request::new(parsed.query.clone()).variables(parsed.variables.clone());
+    if let Some(name) = &parsed.operation_name {
+        request = request.operation_name(name.clone());
+    }
+    let (selection, variables) = match request.parsed_query() {
+        Ok(doc) => (
+            root_selection(doc, parsed.operation_name.as_deref()),
+            graphql_core_messages::variable_arguments(doc),
+        ),
+        Err(_) => (None, VariableArguments::default()),
+    };
+    Prepared {
+        request,
+        selection,
+        variables,
+    }
+}
+
+fn take_fault(app: &App, selection: &Option<RootSelection>) -> Option<FaultAction> {
+    let fields: Vec<&str> = selection
+        .as_ref()
+        .map(|s| s.fields.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let kind = selection.as_ref().map(|s| s.kind);
+    let fault = app.faults.take(&RequestFacts {
+        is_mutation: kind == Some("mutation"),
+        is_query: kind == Some("query"),
+        fields: &fields,
+    })?;
+    app.counters.record(&format!("fault.{}", fault.kind.name()));
+    Some(fault)
 }
 
 struct ParsedBody {

@@ -1,6 +1,8 @@
 //! HTTP surface: the GraphQL endpoints and the unauthenticated `/_emulator/` admin API.
 
 mod admin;
+pub mod conn;
+mod faults;
 mod graphql;
 
 use std::sync::Arc;
@@ -21,6 +23,18 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/operations", get(admin::operations))
         .route("/_emulator/reset-counters", post(admin::reset_counters))
         .route("/_emulator/deployments", post(admin::add_deployment))
+        .route("/_emulator/agents/heartbeat", post(admin::heartbeat))
+        .route("/_emulator/agents/stop", post(admin::stop_agent))
+        .route(
+            "/_emulator/simulation",
+            get(admin::get_simulation).post(admin::update_simulation),
+        )
+        .route(
+            "/_emulator/faults",
+            get(admin::list_faults)
+                .post(admin::add_fault)
+                .delete(admin::clear_faults),
+        )
         .fallback(not_found)
         .with_state(app)
 }

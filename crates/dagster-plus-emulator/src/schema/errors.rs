@@ -36,6 +36,38 @@ pub struct DagsterCloudTokenNotFoundError {
     pub message: String,
 }
 
+#[derive(SimpleObject, Clone, Debug)]
+pub struct DuplicateDeploymentError {
+    pub message: String,
+}
+
+// In the schema's unions; the emulator has no deployment limit, so it never returns it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct DeploymentLimitError {
+    pub message: String,
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct DeleteFinalDeploymentError {
+    pub message: String,
+}
+
+// `errors: [String]!`: nullable elements, as in the real schema.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct InvalidLocationError {
+    pub message: String,
+    pub errors: Vec<Option<String>>,
+}
+
+impl InvalidLocationError {
+    pub fn new(errors: Vec<String>) -> InvalidLocationError {
+        InvalidLocationError {
+            message: format!("Invalid location document: {}", errors.join("; ")),
+            errors: errors.into_iter().map(Some).collect(),
+        }
+    }
+}
+
 // `interface Error { message: String! }`. Listing a type here is what makes
 // the schema say `implements Error` for it.
 #[derive(Interface)]
@@ -46,6 +78,10 @@ pub enum ErrorInterface {
     UnauthorizedError(UnauthorizedError),
     DeploymentNotFoundError(DeploymentNotFoundError),
     DagsterCloudTokenNotFoundError(DagsterCloudTokenNotFoundError),
+    DuplicateDeploymentError(DuplicateDeploymentError),
+    DeploymentLimitError(DeploymentLimitError),
+    DeleteFinalDeploymentError(DeleteFinalDeploymentError),
+    InvalidLocationError(InvalidLocationError),
 }
 
 impl PythonError {

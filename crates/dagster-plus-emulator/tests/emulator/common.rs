@@ -93,6 +93,16 @@ impl Emu {
         resp.json().expect("JSON body")
     }
 
+    /// `DELETE path`; returns the status.
+    pub fn client_delete(&self, path: &str) -> u16 {
+        self.client
+            .delete(format!("{}{path}", self.emulator.url()))
+            .send()
+            .expect("request is answered")
+            .status()
+            .as_u16()
+    }
+
     /// Creates a token and returns (id, token value).
     pub fn create_token(&self, description: &str) -> (i64, String) {
         let data = self.gql(

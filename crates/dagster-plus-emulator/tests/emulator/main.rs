@@ -4,10 +4,15 @@
 mod common;
 mod documents;
 
+mod agents;
 mod auth;
 mod binary;
+mod branches;
 mod deployments;
+mod faults;
+mod locations;
 mod persistence;
 mod schema;
 mod tokens;
 mod validation;
+mod wire;

@@ -64,3 +64,51 @@ fn a_corrupt_or_foreign_state_file_fails_start() {
     .expect("start must fail");
     assert!(err.to_string().contains("belongs to organization"), "{err}");
 }
+
+#[test]
+fn branch_deployments_locations_and_agents_survive_a_restart() {
+    let state = TempPath::new("everything.json");
+    let before = {
+        let emu = Emu::start_with_state(Some(state.0.clone()));
+        emu.emulator
+            .set_location_load_delay(std::time::Duration::ZERO);
+        let created = emu.gql(
+            crate::documents::D1,
+            json!({"branchData": {"repoName": "r", "branchName": "feature/p"}, "commit": {"commitHash": "c1", "timestamp": 2.0}}),
+        );
+        let name = created["data"]["createOrUpdateBranchDeployment"]["deploymentName"]
+            .as_str()
+            .expect("name")
+            .to_owned();
+        let added = emu.gql_as(
+            USER_TOKEN,
+            &format!("/{name}/graphql"),
+            crate::documents::D5,
+            json!({"document": {"location_name": "l", "code_source": {"package_name": "p"}, "image": "i:1"}}),
+        );
+        assert_eq!(
+            added["data"]["addOrUpdateLocationFromDocument"]["__typename"],
+            "WorkspaceEntry"
+        );
+        emu.emulator
+            .heartbeat("persisted-agent", &[])
+            .expect("heartbeat");
+        emu.emulator.inventory()
+    };
+    let emu = Emu::start_with_state(Some(state.0.clone()));
+    let after = emu.emulator.inventory();
+    assert_eq!(after, before);
+    let branch = &after["deployments"][1];
+    assert_eq!(branch["branch"]["branchName"], "feature/p");
+    assert_eq!(branch["locations"][0]["load"]["status"], "LOADED");
+    assert_eq!(after["agents"][0]["agentLabel"], "persisted-agent");
+    // The same (repo, branch) still maps to the same deployment.
+    let again = emu.gql(
+        "{ getBranchDeploymentName(repoName: \"r\", branchName: \"feature/p\") }",
+        json!({}),
+    );
+    assert_eq!(
+        again["data"]["getBranchDeploymentName"],
+        branch["deploymentName"]
+    );
+}

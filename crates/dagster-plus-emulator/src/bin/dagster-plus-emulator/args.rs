@@ -27,6 +27,13 @@ ENDPOINTS:
     GET  /_emulator/operations                  Request counts per root field.
     POST /_emulator/reset-counters              Zero the counts.
     POST /_emulator/deployments                 Seed a full deployment: {\"name\": \"staging\"}.
+    POST /_emulator/agents/heartbeat            Heartbeat a simulated agent: {\"label\": \"bd-agent\"}.
+    POST /_emulator/agents/stop                 Make it NOT_RUNNING: {\"label\": \"bd-agent\"}.
+    GET|POST /_emulator/simulation              Load delay, failing-image pattern, heartbeat timeout,
+                                                deletion delay (camelCase keys, milliseconds).
+    GET|POST|DELETE /_emulator/faults           Inject 503 / 429 / resets / slow or dropped
+                                                responses into the next N or a seeded fraction
+                                                of GraphQL requests.
 
 ENVIRONMENT:
     DAGSTER_PLUS_EMULATOR_LOG   Log level on stderr: error, warn, info (default), debug, trace.
