@@ -1,6 +1,10 @@
 //! terraform-provider-dagsterbranch: a Terraform/OpenTofu provider for Dagster+ branch deployments.
 
+mod aws;
 mod dagster;
+mod data_sources;
+mod image;
+mod list_resources;
 mod provider;
 mod resources;
 mod secret;

@@ -9,7 +9,7 @@ use cty::{Path, Type, Value};
 use tfplugin::{Attribute, Block, Context, Diagnostic, Diagnostics, NestedBlock, Nesting, Resource, Schema, Validator};
 
 use crate::dagster;
-use crate::resources;
+use crate::{data_sources, list_resources, resources};
 use crate::secret::Secret;
 
 pub const ENV_ORGANIZATION: &str = "DAGSTER_CLOUD_ORGANIZATION";
@@ -29,8 +29,9 @@ pub struct AwsSettings {
 #[derive(Debug)]
 pub struct Configured {
     pub dagster: dagster::Client,
+    /// The resolved Dagster+ base URL (`url`, else `https://ORG.dagster.cloud`), as CI needs it.
+    pub dagster_url: String,
     /// Settings for the AWS-backed resources; resolved into clients only when one of them runs.
-    #[allow(dead_code)]
     pub aws: AwsSettings,
 }
 
@@ -160,7 +161,7 @@ fn resolve(block: ProviderBlock) -> Result<Configured, Diagnostic> {
     }
     let dagster = dagster::Client::new(&base_url, api_token)
         .map_err(|e| Diagnostic::error("Cannot create the Dagster+ client", e.to_string()))?;
-    Ok(Configured { dagster, aws: block.aws.unwrap_or_default() })
+    Ok(Configured { dagster, dagster_url: base_url, aws: block.aws.unwrap_or_default() })
 }
 
 fn url_check(url: &str) -> Result<(), String> {
@@ -200,6 +201,14 @@ impl tfplugin::Provider for DagsterBranchProvider {
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         resources::all(&self.config)
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn tfplugin::DataSource>> {
+        data_sources::all(&self.config)
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::ListResource>> {
+        list_resources::all(&self.config)
     }
 }
 

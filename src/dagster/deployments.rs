@@ -1,10 +1,237 @@
-//! Full deployments (the bases of branch deployments and the targets of deployment-scoped grants).
+//! Deployments: full deployments (bases of branch deployments, targets of grants) and branch deployments
+//! (create-or-update keyed by repository and branch, lookup, listing, deletion).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Client, Error, ErrorMember};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FullDeployment {
     pub deployment_id: i64,
     pub deployment_name: String,
+}
+
+/// `branchData` of `createOrUpdateBranchDeployment`. Every key is sent, null when unset, as the CLI does.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BranchData {
+    pub repo_name: String,
+    pub branch_name: String,
+    pub branch_url: Option<String>,
+    pub pull_request_url: Option<String>,
+    pub pull_request_status: Option<String>,
+    /// A string on the wire, even though it is a number.
+    pub pull_request_number: Option<String>,
+}
+
+/// `commit` of `createOrUpdateBranchDeployment`, also the shape read back as `latestCommit`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Commit {
+    pub commit_hash: String,
+    /// Seconds since the epoch (a GraphQL Float), kept exactly as written.
+    pub timestamp: serde_json::Number,
+    pub commit_message: Option<String>,
+    pub commit_url: Option<String>,
+    pub author_name: Option<String>,
+    pub author_email: Option<String>,
+    pub author_avatar_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitMetadata {
+    pub repo_name: String,
+    pub branch_name: String,
+    pub branch_url: Option<String>,
+    pub pull_request_url: Option<String>,
+    pub pull_request_status: Option<String>,
+    pub pull_request_number: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentName {
+    pub deployment_name: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub deployment_id: i64,
+    pub deployment_name: String,
+    pub deployment_type: String,
+    pub deployment_status: String,
+    pub parent_deployment: Option<DeploymentName>,
+    pub branch_deployment_git_metadata: Option<GitMetadata>,
+    pub latest_commit: Option<Commit>,
+}
+
+impl Deployment {
+    pub fn is_branch(&self) -> bool {
+        self.deployment_type == "BRANCH"
+    }
+
+    pub fn is_pending_deletion(&self) -> bool {
+        self.deployment_status == "PENDING_DELETION"
+    }
+}
+
+const DEPLOYMENT_FIELDS: &str = "fragment DeploymentFields on DagsterCloudDeployment {
+  deploymentId deploymentName deploymentType deploymentStatus
+  parentDeployment { deploymentName }
+  branchDeploymentGitMetadata { repoName branchName branchUrl pullRequestUrl pullRequestStatus pullRequestNumber }
+  latestCommit { commitHash timestamp commitMessage commitUrl authorName authorEmail authorAvatarUrl }
+}";
+
+const ERROR_FIELDS: &str = "... on UnauthorizedError { message } ... on PythonError { message }";
+
+#[derive(Deserialize)]
+#[serde(tag = "__typename")]
+enum DeploymentResult {
+    DagsterCloudDeployment(Deployment),
+    #[serde(untagged)]
+    Error(ErrorMember),
+}
+
+impl Client {
+    /// Creates the branch deployment of (repository, branch), or updates it; returns its name.
+    pub async fn create_or_update_branch_deployment(
+        &self,
+        branch: &BranchData,
+        commit: &Commit,
+        base_deployment: Option<&str>,
+        snapshot_base_condition: Option<&str>,
+    ) -> Result<Deployment, Error> {
+        let document = format!(
+            "mutation CreateOrUpdateBranchDeployment($branchData: CreateOrUpdateBranchDeploymentInput!, $commit: DeploymentCommitInput!,
+    $baseDeploymentName: String, $snapshotBaseCondition: SnapshotBaseDeploymentCondition) {{
+  createOrUpdateBranchDeployment(branchData: $branchData, commit: $commit, baseDeploymentName: $baseDeploymentName,
+      snapshotBaseCondition: $snapshotBaseCondition) {{
+    __typename ...DeploymentFields ... on DeploymentNotFoundError {{ message }} ... on DuplicateDeploymentError {{ message }}
+    ... on DeploymentLimitError {{ message }} {ERROR_FIELDS}
+  }}
+}}
+{DEPLOYMENT_FIELDS}"
+        );
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            create_or_update_branch_deployment: DeploymentResult,
+        }
+        let variables = json!({
+            "branchData": branch,
+            "commit": commit,
+            "baseDeploymentName": base_deployment,
+            "snapshotBaseCondition": snapshot_base_condition,
+        });
+        let data: Data = self.execute("CreateOrUpdateBranchDeployment", &document, variables).await?;
+        match data.create_or_update_branch_deployment {
+            DeploymentResult::DagsterCloudDeployment(d) => Ok(d),
+            DeploymentResult::Error(e) => Err(e.into()),
+        }
+    }
+
+    /// A deployment by name; `None` when it does not exist.
+    pub async fn deployment_by_name(&self, name: &str) -> Result<Option<Deployment>, Error> {
+        let document = format!(
+            "query DeploymentByName($name: String!) {{
+  deploymentByName(name: $name) {{ __typename ...DeploymentFields ... on DeploymentNotFoundError {{ message }} {ERROR_FIELDS} }}
+}}
+{DEPLOYMENT_FIELDS}"
+        );
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            deployment_by_name: DeploymentResult,
+        }
+        let data: Data = self.execute("DeploymentByName", &document, json!({ "name": name })).await?;
+        match data.deployment_by_name {
+            DeploymentResult::DagsterCloudDeployment(d) => Ok(Some(d)),
+            DeploymentResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(None),
+            DeploymentResult::Error(e) => Err(e.into()),
+        }
+    }
+
+    /// The generated name of the branch deployment of (repository, branch); `None` when there is none.
+    pub async fn branch_deployment_name(&self, repo: &str, branch: &str) -> Result<Option<String>, Error> {
+        const DOCUMENT: &str = "query BranchDeploymentName($repoName: String!, $branchName: String!) {
+  getBranchDeploymentName(repoName: $repoName, branchName: $branchName)
+}";
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            get_branch_deployment_name: Option<String>,
+        }
+        let variables = json!({ "repoName": repo, "branchName": branch });
+        match self.execute::<Data>("BranchDeploymentName", DOCUMENT, variables).await {
+            Ok(data) => Ok(data.get_branch_deployment_name.filter(|n| !n.is_empty())),
+            // The field is non-null, so a server without such a deployment answers with an error.
+            Err(Error::GraphQl { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Branch deployments, newest first, optionally only those with a pull request in one state.
+    pub async fn branch_deployments(&self, limit: i64, pull_request_status: Option<&str>) -> Result<Vec<Deployment>, Error> {
+        let document = format!(
+            "query BranchDeployments($limit: Int!, $pullRequestStatus: PullRequestStatus) {{
+  branchDeployments(limit: $limit, pullRequestStatus: $pullRequestStatus) {{ nodes {{ ...DeploymentFields }} }}
+}}
+{DEPLOYMENT_FIELDS}"
+        );
+        #[derive(Deserialize)]
+        struct Nodes {
+            nodes: Vec<Deployment>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            branch_deployments: Nodes,
+        }
+        let variables = json!({ "limit": limit, "pullRequestStatus": pull_request_status });
+        let data: Data = self.execute("BranchDeployments", &document, variables).await?;
+        Ok(data.branch_deployments.nodes)
+    }
+
+    /// Deletes a branch deployment. Refuses anything that is not a branch deployment, whatever the caller
+    /// passes: no code path of this provider can delete a full deployment.
+    pub async fn delete_branch_deployment(&self, name: &str) -> Result<(), Error> {
+        let Some(deployment) = self.deployment_by_name(name).await? else {
+            return Ok(());
+        };
+        if !deployment.is_branch() {
+            return Err(Error::InvalidRequest {
+                message: format!("`{name}` is a {} deployment, not a branch deployment; refusing to delete it", deployment.deployment_type),
+            });
+        }
+        let document = format!(
+            "mutation DeleteDeployment($deploymentId: Int!) {{
+  deleteDeployment(deploymentId: $deploymentId) {{
+    __typename ... on DagsterCloudDeployment {{ deploymentId }} ... on DeploymentNotFoundError {{ message }}
+    ... on DeleteFinalDeploymentError {{ message }} {ERROR_FIELDS}
+  }}
+}}"
+        );
+        #[derive(Deserialize)]
+        #[serde(tag = "__typename")]
+        enum DeleteResult {
+            DagsterCloudDeployment {},
+            #[serde(untagged)]
+            Error(ErrorMember),
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            delete_deployment: DeleteResult,
+        }
+        let variables = json!({ "deploymentId": deployment.deployment_id });
+        let data: Data = self.execute("DeleteDeployment", &document, variables).await?;
+        match data.delete_deployment {
+            DeleteResult::DagsterCloudDeployment {} | DeleteResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(()),
+            DeleteResult::Error(e) => Err(e.into()),
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! A typed client for the Dagster+ GraphQL API, sending what the real clients send: `POST …/graphql` with
-//! `{"query", "variables"}` and the `Dagster-Cloud-Api-Token` header to the organization-level
-//! `/graphql` path. One module per API area holds its documents next to the types they return.
+//! `{"query", "variables"}` and the `Dagster-Cloud-Api-Token` header; organization-level calls at the root
+//! path, deployment-level calls under `/{deployment}/graphql` with the `Dagster-Cloud-Deployment` header.
+//! One module per API area holds its documents next to the types they return.
 
 pub mod deployments;
+pub mod locations;
 pub mod tokens;
 
 use serde::de::DeserializeOwned;
@@ -21,6 +23,8 @@ pub enum Error {
     Server { message: String },
     #[error("{message}")]
     NotFound { message: String },
+    #[error("Dagster+ refused the request: {message}")]
+    InvalidRequest { message: String },
     #[error("Dagster+ rejected the request: {message}")]
     GraphQl { message: String },
     #[error("could not reach Dagster+ at {url}: {source}")]
@@ -49,6 +53,13 @@ struct GraphQlError {
     message: String,
 }
 
+/// Which URL a call goes to.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    Organization,
+    Deployment(&'a str),
+}
+
 /// The error members of Dagster+ result unions, shared by every operation.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "__typename")]
@@ -57,6 +68,10 @@ pub enum ErrorMember {
     PythonError { message: String },
     DagsterCloudTokenNotFoundError { message: String },
     DeploymentNotFoundError { message: String },
+    InvalidLocationError { message: String, #[serde(default)] errors: Vec<Option<String>> },
+    DeleteFinalDeploymentError { message: String },
+    DuplicateDeploymentError { message: String },
+    DeploymentLimitError { message: String },
 }
 
 impl From<ErrorMember> for Error {
@@ -67,6 +82,13 @@ impl From<ErrorMember> for Error {
             ErrorMember::DagsterCloudTokenNotFoundError { message } | ErrorMember::DeploymentNotFoundError { message } => {
                 Error::NotFound { message }
             }
+            ErrorMember::InvalidLocationError { message, errors } => {
+                let details: Vec<String> = errors.into_iter().flatten().collect();
+                Error::InvalidRequest { message: if details.is_empty() { message } else { details.join("; ") } }
+            }
+            ErrorMember::DeleteFinalDeploymentError { message }
+            | ErrorMember::DuplicateDeploymentError { message }
+            | ErrorMember::DeploymentLimitError { message } => Error::InvalidRequest { message },
         }
     }
 }
@@ -85,19 +107,31 @@ impl Client {
         &self.base_url
     }
 
-    /// Sends one GraphQL document and decodes its `data`.
-    pub async fn execute<T: DeserializeOwned>(
+    /// Sends one organization-level GraphQL document and decodes its `data`.
+    pub async fn execute<T: DeserializeOwned>(&self, operation: &str, document: &str, variables: serde_json::Value) -> Result<T, Error> {
+        self.execute_in(Scope::Organization, operation, document, variables).await
+    }
+
+    /// Sends one GraphQL document to the given scope and decodes its `data`.
+    pub async fn execute_in<T: DeserializeOwned>(
         &self,
+        scope: Scope<'_>,
         operation: &str,
         document: &str,
         variables: serde_json::Value,
     ) -> Result<T, Error> {
-        let url = format!("{}/graphql", self.base_url);
-        let request = self
+        let url = match scope {
+            Scope::Organization => format!("{}/graphql", self.base_url),
+            Scope::Deployment(name) => format!("{}/{name}/graphql", self.base_url),
+        };
+        let mut request = self
             .http
             .post(&url)
             .header("Dagster-Cloud-Api-Token", self.api_token.expose())
             .json(&serde_json::json!({ "query": document, "variables": variables }));
+        if let Scope::Deployment(name) = scope {
+            request = request.header("Dagster-Cloud-Deployment", name);
+        }
         debug!(operation, url = %url, "Dagster+ request");
         let response = request.send().await.map_err(|source| Error::Transport { url: url.clone(), source })?;
         let status = response.status();

@@ -280,3 +280,115 @@ pub fn wait_until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool
 pub fn path_str(path: &Path) -> String {
     path.display().to_string()
 }
+
+/// Runs the real `dagster-cloud` CLI against the emulator, with a private HOME so no user config leaks in.
+pub fn dagster_cloud(args: &[&str]) -> Run {
+    let cli = repo_root().join(".venv/bin/dagster-cloud");
+    assert!(cli.exists(), "{} is missing. Run `scripts/dev-setup` from the repository root.", cli.display());
+    let home = tempfile::tempdir().expect("temp HOME");
+    let started = Instant::now();
+    let output = Command::new(cli)
+        .args(args)
+        .env("HOME", home.path())
+        .env("DAGSTER_CLOUD_API_TOKEN", ADMIN_TOKEN)
+        .env_remove("DAGSTER_CLOUD_URL")
+        .env_remove("DAGSTER_CLOUD_ORGANIZATION")
+        .env_remove("DAGSTER_CLOUD_DEPLOYMENT")
+        .output()
+        .expect("run dagster-cloud");
+    Run::from_output(output, started.elapsed())
+}
+
+/// A `moto_server` (the AWS emulator from `scripts/dev-setup`) on a free loopback port, killed on drop.
+/// One per test keeps tests independent and lets them run in parallel.
+pub struct Moto {
+    child: std::process::Child,
+    port: u16,
+    log: tempfile::NamedTempFile,
+}
+
+/// Moto's account id unless told otherwise.
+pub const MOTO_ACCOUNT: &str = "123456789012";
+pub const MOTO_REGION: &str = "us-east-1";
+
+impl Moto {
+    pub fn start() -> Moto {
+        let binary = repo_root().join(".venv/bin/moto_server");
+        assert!(
+            binary.exists(),
+            "{} is missing. Run `scripts/dev-setup` from the repository root to install the test tools.",
+            binary.display()
+        );
+        // moto takes no port 0: pick a free port and hand it over; retry if another process takes it first.
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+            let log = tempfile::NamedTempFile::new().expect("moto log file");
+            let child = Command::new(&binary)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(std::process::Stdio::null())
+                .stdout(log.reopen().expect("moto log"))
+                .stderr(log.reopen().expect("moto log"))
+                .spawn()
+                .expect("start moto_server");
+            let mut moto = Moto { child, port, log };
+            if moto.wait_ready(Duration::from_secs(60)) {
+                return moto;
+            }
+        }
+        panic!("moto_server did not start on three ports");
+    }
+
+    /// Whether moto answers; false if it exited (for example because the port was taken).
+    fn wait_ready(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(2)).build().expect("HTTP client");
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false;
+            }
+            if client.get(format!("{}/moto-api/", self.url())).send().is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("moto_server did not answer within {timeout:?}; its log:\n{}", self.log_text());
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Turns IAM enforcement on (every request must then be signed by a key moto's IAM knows, with a
+    /// policy that allows the action) or off.
+    pub fn enforce_iam(&self, on: bool) {
+        let response = reqwest::blocking::Client::new()
+            .post(format!("{}/moto-api/reset-auth", self.url()))
+            .body(if on { "0" } else { "inf" })
+            .send()
+            .expect("moto reset-auth");
+        assert!(response.status().is_success(), "reset-auth: {}", response.status());
+    }
+
+    /// Points a workspace's Terraform (and so the provider) at this moto with the given credentials,
+    /// isolated from the developer's AWS files and instance metadata.
+    pub fn configure(&self, ws: &mut Workspace, access_key_id: &str, secret_access_key: &str) {
+        let nowhere = ws.dir.path().join("no-aws-config");
+        ws.env("AWS_ACCESS_KEY_ID", access_key_id);
+        ws.env("AWS_SECRET_ACCESS_KEY", secret_access_key);
+        ws.env("AWS_REGION", MOTO_REGION);
+        ws.env("AWS_CONFIG_FILE", &path_str(&nowhere));
+        ws.env("AWS_SHARED_CREDENTIALS_FILE", &path_str(&nowhere));
+        ws.env("AWS_EC2_METADATA_DISABLED", "true");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -37,6 +37,7 @@ pub fn plan_change(block: &Block, prior: &Value, proposed: &Value, config: &Valu
     }
     let mut planned = proposed.clone();
     apply_defaults(block, config, &mut planned);
+    apply_semantic_equality(block, if prior.is_null() { None } else { Some(prior) }, config, &mut planned);
     let changed = prior.is_null() || planned != *prior;
     mark_unknowns(block, if prior.is_null() { None } else { Some(prior) }, config, &mut planned, changed);
     let mut replace = Vec::new();
@@ -86,12 +87,53 @@ fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
     }
 }
 
+/// Attributes compared by meaning plan their prior value when the configured one means the same, and null
+/// when configuration leaves them out (being optional+computed, they would otherwise keep the prior value).
+fn apply_semantic_equality(block: &Block, prior: Option<&Value>, config: &Value, planned: &mut Value) {
+    let Some(attrs) = attrs_mut(planned) else { return };
+    for attribute in &block.attributes {
+        let Some(same) = &attribute.semantic_equality else { continue };
+        let configured = config.get(&attribute.name).cloned().unwrap_or(Value::Null);
+        let prior_value = prior.and_then(|p| p.get(&attribute.name)).filter(|v| !v.is_null());
+        let value = match prior_value {
+            Some(old) if !configured.is_null() && configured.is_wholly_known() && same.same(&configured, old) => old.clone(),
+            _ => configured,
+        };
+        attrs.insert(attribute.name.clone(), value);
+    }
+    for nested in &block.blocks {
+        let (Some(planned_items), Some(config_items)) = (attrs.get_mut(&nested.name), config.get(&nested.name)) else {
+            continue;
+        };
+        let prior_items = prior.and_then(|p| p.get(&nested.name));
+        match (nested.nesting, planned_items, config_items) {
+            (Nesting::Single | Nesting::Group, planned_item, config_item) => {
+                apply_semantic_equality(&nested.block, prior_items.filter(|p| !p.is_null()), config_item, planned_item)
+            }
+            (Nesting::List, Value::List(planned_list), Value::List(config_list)) => {
+                let prior_list = match prior_items {
+                    Some(Value::List(items)) => items.as_slice(),
+                    _ => &[],
+                };
+                for (i, (planned_item, config_item)) in planned_list.iter_mut().zip(config_list).enumerate() {
+                    apply_semantic_equality(&nested.block, prior_list.get(i), config_item, planned_item);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Computed attributes the provider will set become unknown: all of them on create, and on update those
 /// that may change because something else did (unless they keep their prior value by design).
 fn mark_unknowns(block: &Block, prior: Option<&Value>, config: &Value, planned: &mut Value, changed: bool) {
     let Some(attrs) = attrs_mut(planned) else { return };
     for attribute in &block.attributes {
-        if !attribute.presence.is_computed() || attribute.default.is_some() || !config_is_null(config, &attribute.name) {
+        if !attribute.presence.is_computed()
+            || attribute.default.is_some()
+            || attribute.semantic_equality.is_some()
+            || !config_is_null(config, &attribute.name)
+        {
             continue;
         }
         let prior_value = prior.and_then(|p| p.get(&attribute.name));
@@ -217,6 +259,24 @@ mod tests {
         let proposed = obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("b")), ("note", Value::Null), ("mode", s("fast"))]);
         let (_, replace) = plan_change(&block(), &prior, &proposed, &proposed);
         assert_eq!(replace, vec![Path::root().attr("name")]);
+    }
+
+    #[test]
+    fn equal_meaning_keeps_the_prior_spelling_and_no_change() {
+        let block = Block::new("t")
+            .attribute(Attribute::computed("etag", Type::String, "changes on update"))
+            .attribute(Attribute::optional("doc", Type::String, "doc").semantic_equality(|a, b| {
+                a.as_str().map(|s| s.replace(' ', "")) == b.as_str().map(|s| s.replace(' ', ""))
+            }));
+        let prior = obj(&[("etag", s("e1")), ("doc", s("{\"a\": 1}"))]);
+        let config = obj(&[("etag", Value::Null), ("doc", s("{\"a\":1}"))]);
+        let proposed = obj(&[("etag", s("e1")), ("doc", s("{\"a\":1}"))]);
+        let (planned, _) = plan_change(&block, &prior, &proposed, &config);
+        assert_eq!(planned, prior, "an equivalent value must plan no change at all");
+
+        let removed = obj(&[("etag", Value::Null), ("doc", Value::Null)]);
+        let (planned, _) = plan_change(&block, &prior, &prior, &removed);
+        assert!(planned.get("doc").unwrap().is_null(), "removing it from configuration removes it");
     }
 
     #[test]

@@ -168,6 +168,26 @@ pub struct Attribute {
     /// The value planned when configuration leaves the attribute null (requires `OptionalComputed`).
     pub default: Option<Value>,
     pub validators: Vec<Validator>,
+    /// Values that mean the same (e.g. JSON and YAML of one object): a configured value equal in meaning
+    /// to the prior one plans as the prior value, so formatting never shows as a change.
+    pub semantic_equality: Option<SemanticEquality>,
+}
+
+type SameMeaning = dyn Fn(&Value, &Value) -> bool + Send + Sync;
+
+#[derive(Clone)]
+pub struct SemanticEquality(Arc<SameMeaning>);
+
+impl SemanticEquality {
+    pub fn same(&self, a: &Value, b: &Value) -> bool {
+        (self.0)(a, b)
+    }
+}
+
+impl fmt::Debug for SemanticEquality {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SemanticEquality")
+    }
 }
 
 impl Attribute {
@@ -184,6 +204,7 @@ impl Attribute {
             use_state_for_unknown: false,
             default: None,
             validators: Vec::new(),
+            semantic_equality: None,
         }
     }
 
@@ -222,6 +243,16 @@ impl Attribute {
     pub fn default(mut self, value: Value) -> Self {
         self.presence = Presence::OptionalComputed;
         self.default = Some(value);
+        self
+    }
+
+    /// Compares values by meaning. The attribute becomes optional+computed, which is what lets the plan keep
+    /// the prior spelling of an equivalent configured value.
+    pub fn semantic_equality(mut self, same: impl Fn(&Value, &Value) -> bool + Send + Sync + 'static) -> Self {
+        if self.presence == Presence::Optional {
+            self.presence = Presence::OptionalComputed;
+        }
+        self.semantic_equality = Some(SemanticEquality(Arc::new(same)));
         self
     }
 

@@ -1,0 +1,13 @@
+//! Data sources: read-only views for configurations and for clients without `terraform query`.
+
+pub mod deployments;
+
+use std::sync::Arc;
+
+use tfplugin::DataSource;
+
+use crate::provider::SharedConfig;
+
+pub fn all(config: &SharedConfig) -> Vec<Arc<dyn DataSource>> {
+    vec![Arc::new(deployments::DeploymentsDataSource::new(config.clone()))]
+}

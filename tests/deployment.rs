@@ -1,0 +1,373 @@
+//! `dagsterbranch_deployment` under real Terraform against the Dagster+ emulator, with deployments made by
+//! the real `dagster-cloud` CLI for the import paths.
+
+mod support;
+
+use dagster_plus_emulator::RunningEmulator;
+use serde_json::{json, Value};
+use support::*;
+
+const REPO: &str = "acme/data-platform";
+
+fn location(name: &str, image: &str) -> String {
+    format!(
+        r#"
+  code_location {{
+    name              = "{name}"
+    image             = "{image}"
+    module_name       = "{name}.definitions"
+    container_context = jsonencode({{ k8s = {{ namespace = "branch" }} }})
+  }}"#
+    )
+}
+
+fn deployment_block(label: &str, branch: &str, hash: &str, locations: &[(&str, &str)], extra: &str) -> String {
+    let locations: String = locations.iter().map(|(name, image)| location(name, image)).collect();
+    format!(
+        r#"
+resource "dagsterbranch_deployment" "{label}" {{
+  repo   = "{REPO}"
+  branch = "{branch}"
+  commit {{
+    hash      = "{hash}"
+    timestamp = 1718000000
+    message   = "Work on {branch}"
+  }}
+  pull_request {{
+    number = "17"
+    url    = "https://github.com/{REPO}/pull/17"
+  }}
+  {extra}
+  {locations}
+}}
+"#
+    )
+}
+
+fn deployment(emulator: &RunningEmulator, name: &str) -> Option<Value> {
+    let data = graphql(
+        emulator,
+        "query($name: String!) { deploymentByName(name: $name) { __typename ... on DagsterCloudDeployment {
+            deploymentName deploymentType deploymentStatus
+            branchDeploymentGitMetadata { pullRequestStatus }
+            latestCommit { commitHash } } } }",
+        json!({ "name": name }),
+    );
+    let result = data["deploymentByName"].clone();
+    (result["__typename"] == "DagsterCloudDeployment").then_some(result)
+}
+
+fn location_names(emulator: &RunningEmulator, deployment: &str) -> Vec<String> {
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/{deployment}/graphql", emulator.url()))
+        .header("Dagster-Cloud-Api-Token", ADMIN_TOKEN)
+        .json(&json!({ "query": "{ workspace { workspaceEntries { locationName } } }", "variables": {} }))
+        .send()
+        .expect("workspace query");
+    let body: Value = response.json().expect("JSON");
+    let mut names: Vec<String> = body["data"]["workspace"]["workspaceEntries"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no workspace in {body}"))
+        .iter()
+        .map(|e| e["locationName"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn three_deployments_with_two_locations_each_then_updates_and_destroy() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    let two = [("etl", "ghcr.io/acme/etl:abc123"), ("ml", "ghcr.io/acme/ml:abc123")];
+    let config = |hash: &str, second_locations: &[(&str, &str)]| {
+        format!(
+            "{}{}{}{}",
+            provider_block(&emulator),
+            deployment_block("a", "feature/a", "aaa111", &two, ""),
+            deployment_block("b", "feature/b", hash, second_locations, ""),
+            deployment_block("c", "feature/c", "ccc333", &two, "on_destroy = \"close\""),
+        )
+    };
+    ws.write(&config("bbb222", &two));
+    ws.apply();
+    ws.assert_empty_plan("after creating three deployments");
+    let name_b = ws.state_attributes("dagsterbranch_deployment.b")["name"].as_str().unwrap().to_string();
+    let name_c = ws.state_attributes("dagsterbranch_deployment.c")["name"].as_str().unwrap().to_string();
+    assert_eq!(location_names(&emulator, &name_b), ["etl", "ml"]);
+    let state_b = ws.state_attributes("dagsterbranch_deployment.b");
+    assert_eq!(state_b["code_location"][0]["load_status"], "LOADED", "{state_b}");
+    assert_eq!(state_b["url"], format!("{}/{name_b}", emulator.url()));
+
+    // A new commit is an in-place update of the same deployment.
+    ws.write(&config("bbb999", &two));
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{}", plan.stdout);
+    ws.apply();
+    assert_eq!(ws.state_attributes("dagsterbranch_deployment.b")["name"], name_b.as_str());
+    assert_eq!(deployment(&emulator, &name_b).unwrap()["latestCommit"]["commitHash"], "bbb999");
+
+    // A location removed from configuration is deleted.
+    ws.write(&config("bbb999", &two[..1]));
+    ws.apply();
+    assert_eq!(location_names(&emulator, &name_b), ["etl"]);
+    ws.assert_empty_plan("after removing a location");
+
+    // Destroy: `delete` removes the deployment, `close` marks its pull request closed and leaves it.
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(deployment(&emulator, &name_b).is_none_or(|d| d["deploymentStatus"] == "PENDING_DELETION"));
+    let closed = deployment(&emulator, &name_c).expect("a closed deployment stays");
+    assert_eq!(closed["branchDeploymentGitMetadata"]["pullRequestStatus"], "CLOSED");
+}
+
+#[test]
+fn formatting_of_container_context_never_causes_a_diff() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    let with_context = |context: &str| {
+        format!(
+            r#"{provider}
+resource "dagsterbranch_deployment" "x" {{
+  repo   = "{REPO}"
+  branch = "feature/yaml"
+  commit {{
+    hash      = "abc"
+    timestamp = 1718000000
+  }}
+  code_location {{
+    name              = "etl"
+    image             = "ghcr.io/acme/etl:abc"
+    package_name      = "etl"
+    container_context = {context}
+  }}
+}}
+"#,
+            provider = provider_block(&emulator)
+        )
+    };
+    ws.write(&with_context(r#"jsonencode({ k8s = { namespace = "bd", env = ["A=1"] } })"#));
+    ws.apply();
+    ws.write(&with_context(r#"yamlencode({ k8s = { env = ["A=1"], namespace = "bd" } })"#));
+    ws.assert_empty_plan("after rewriting the same container context as YAML");
+    ws.write(&with_context(r#"yamlencode({ k8s = { env = ["A=2"], namespace = "bd" } })"#));
+    assert_eq!(ws.plan().code, 2, "a changed container context must show");
+}
+
+#[test]
+fn out_of_band_changes_are_detected() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&format!("{}{}", provider_block(&emulator), deployment_block("x", "feature/drift", "abc", &[("etl", "ghcr.io/acme/etl:1")], "")));
+    ws.apply();
+    let name = ws.state_attributes("dagsterbranch_deployment.x")["name"].as_str().unwrap().to_string();
+
+    // A location added with the CLI shows as a change (Terraform removes it).
+    let run = dagster_cloud(&[
+        "deployment", "add-location", "--url", &format!("{}/{name}", emulator.url()), "--location-name", "extra",
+        "--image", "ghcr.io/acme/extra:1", "--module-name", "extra.defs", "--location-load-timeout", "0", "--agent-heartbeat-timeout", "0",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    assert_eq!(ws.plan().code, 2, "an out-of-band location must show as drift");
+    ws.apply();
+    assert_eq!(location_names(&emulator, &name), ["etl"]);
+
+    // Closed outside Terraform (the CLI's --pull-request-status): the status difference shows.
+    let run = dagster_cloud(&[
+        "branch-deployment", "create-or-update", "--url", &emulator.url(), "--git-repo-name", REPO, "--branch-name", "feature/drift",
+        "--commit-hash", "abc", "--timestamp", "1718000000", "--pull-request-status", "CLOSED",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "closing outside Terraform must show:\n{}", plan.stdout);
+    assert!(plan.stdout.contains("\"CLOSED\" -> \"OPEN\""), "{}", plan.stdout);
+    ws.apply();
+
+    // Deleted outside Terraform: planned for creation again.
+    let run = dagster_cloud(&["branch-deployment", "delete", "--url", &format!("{}/{name}", emulator.url()), "-d", &name]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("1 to add, 0 to change, 0 to destroy"), "{}", plan.stdout);
+}
+
+#[test]
+fn a_location_that_fails_to_load_reports_the_error_and_is_recorded() {
+    let emulator = start_emulator();
+    emulator.set_failing_image_pattern(Some("broken".to_string()));
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&format!(
+        "{}{}",
+        provider_block(&emulator),
+        deployment_block("x", "feature/broken", "abc", &[("etl", "ghcr.io/acme/etl:1"), ("bad", "ghcr.io/acme/broken:1")], "")
+    ));
+    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(run.stderr.contains("Code location `bad` failed to load"), "{}", run.stderr);
+    assert!(run.stderr.contains("code_location[1]") || run.stderr.contains("code_location {"), "{}", run.stderr);
+    let state = ws.state_attributes("dagsterbranch_deployment.x");
+    assert!(state["name"].is_string(), "the deployment must be recorded: {state}");
+    assert_eq!(state["code_location"][1]["load_status"], "ERROR");
+}
+
+/// A deployment made by the real CLI (with a location added by the CLI) is imported every way Terraform
+/// offers, each ending in an empty plan.
+#[test]
+fn imports_a_cli_made_deployment_every_way() {
+    let emulator = start_emulator();
+    let run = dagster_cloud(&[
+        "branch-deployment", "create-or-update", "--url", &emulator.url(), "--git-repo-name", REPO, "--branch-name", "feature/cli",
+        "--commit-hash", "c0ffee", "--timestamp", "1718000000", "--commit-message", "From the CLI", "--pull-request-id", "42",
+        "--pull-request-url", "https://github.com/acme/data-platform/pull/42", "--pull-request-status", "OPEN",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    let name = run.stdout.trim().lines().last().unwrap_or_default().to_string();
+    let run = dagster_cloud(&[
+        "deployment", "add-location", "--url", &format!("{}/{name}", emulator.url()), "--location-name", "etl",
+        "--image", "ghcr.io/acme/etl:c0ffee", "--module-name", "etl.definitions", "--location-load-timeout", "0", "--agent-heartbeat-timeout", "0",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.describe());
+
+    let resource = |label: &str| {
+        format!(
+            r#"
+resource "dagsterbranch_deployment" "{label}" {{
+  repo   = "{REPO}"
+  branch = "feature/cli"
+  commit {{
+    hash      = "c0ffee"
+    timestamp = 1718000000
+    message   = "From the CLI"
+  }}
+  pull_request {{
+    number = "42"
+    url    = "https://github.com/acme/data-platform/pull/42"
+  }}
+  code_location {{
+    name        = "etl"
+    image       = "ghcr.io/acme/etl:c0ffee"
+    module_name = "etl.definitions"
+  }}
+}}
+"#
+        )
+    };
+    let address = "dagsterbranch_deployment.imported";
+    for (how, id) in [("repo:branch", format!("{REPO}:feature/cli")), ("name", name.clone())] {
+        let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+        ws.write(&format!("{}{}", provider_block(&emulator), resource("imported")));
+        ws.ok(&["import", "-no-color", address, &id]);
+        assert_eq!(ws.state_attributes(address)["name"], name.as_str(), "import by {how}");
+        ws.assert_empty_plan(&format!("after terraform import by {how}"));
+    }
+
+    for (how, block) in [
+        ("an import block", format!("import {{\n  to = {address}\n  id = \"{name}\"\n}}\n")),
+        ("identity", format!("import {{\n  to = {address}\n  identity = {{\n    repo   = \"{REPO}\"\n    branch = \"feature/cli\"\n  }}\n}}\n")),
+    ] {
+        let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+        ws.write(&format!("{}{}{block}", provider_block(&emulator), resource("imported")));
+        let plan = ws.plan();
+        assert!(plan.stdout.contains("1 to import, 0 to add, 0 to change, 0 to destroy"), "import by {how}:\n{}", plan.stdout);
+        ws.apply();
+        ws.assert_empty_plan(&format!("after importing by {how}"));
+    }
+
+    // terraform query lists it and writes configuration that imports it.
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&provider_block(&emulator));
+    std::fs::write(
+        ws.config_dir().join("deployments.tfquery.hcl"),
+        format!("list \"dagsterbranch_deployment\" \"all\" {{\n  provider = dagsterbranch\n  config {{\n    repo = \"{REPO}\"\n  }}\n}}\n"),
+    )
+    .expect("write query");
+    let query = ws.ok(&["query", "-no-color", "-generate-config-out=generated.tf"]);
+    assert!(query.stdout.contains("feature/cli"), "{}", query.stdout);
+    let generated = std::fs::read_to_string(ws.config_dir().join("generated.tf")).expect("generated config");
+    assert!(generated.contains("dagsterbranch_deployment"), "{generated}");
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("1 to import, 0 to add, 0 to change, 0 to destroy"), "{}\n{generated}", plan.stdout);
+    ws.apply();
+    ws.assert_empty_plan("after importing from generated configuration");
+}
+
+#[test]
+fn data_source_filters_branch_deployments() {
+    let emulator = start_emulator();
+    for (branch, status) in [("feature/open", "OPEN"), ("feature/closed", "CLOSED")] {
+        let run = dagster_cloud(&[
+            "branch-deployment", "create-or-update", "--url", &emulator.url(), "--git-repo-name", REPO, "--branch-name", branch,
+            "--commit-hash", "abc", "--timestamp", "1500000000", "--pull-request-status", status,
+        ]);
+        assert_eq!(run.code, 0, "{}", run.describe());
+    }
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&format!(
+        r#"{provider}
+data "dagsterbranch_deployments" "closed" {{
+  repo                = "{REPO}"
+  pull_request_status = "CLOSED"
+  older_than_days     = 30
+}}
+
+output "closed" {{
+  value = [for d in data.dagsterbranch_deployments.closed.deployments : d.branch]
+}}
+"#,
+        provider = provider_block(&emulator)
+    ));
+    ws.apply();
+    let output = ws.ok(&["output", "-json", "closed"]);
+    let branches: Value = serde_json::from_str(&output.stdout).expect("output JSON");
+    assert_eq!(branches, json!(["feature/closed"]));
+}
+
+#[test]
+fn works_with_terraform_1_0() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::V1_0, Installation::DevOverrides);
+    ws.write(&format!("{}{}", provider_block(&emulator), deployment_block("x", "feature/old", "abc", &[("etl", "ghcr.io/acme/etl:1")], "")));
+    ws.apply();
+    ws.assert_empty_plan("after create with Terraform 1.0");
+    let name = ws.state_attributes("dagsterbranch_deployment.x")["name"].as_str().unwrap().to_string();
+    ws.ok(&["state", "rm", "dagsterbranch_deployment.x"]);
+    ws.ok(&["import", "-no-color", "dagsterbranch_deployment.x", &format!("{REPO}:feature/old")]);
+    ws.assert_empty_plan("after import with Terraform 1.0");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(deployment(&emulator, &name).is_none_or(|d| d["deploymentStatus"] == "PENDING_DELETION"));
+}
+
+#[test]
+fn bad_configurations_fail_at_plan_with_the_attribute_named() {
+    let emulator = start_emulator();
+    let cases = [
+        ("two code sources", "code_location {\n name = \"a\"\n image = \"ghcr.io/a/b:1\"\n module_name = \"m\"\n python_file = \"f.py\"\n}", "more than one code source"),
+        ("no code source", "code_location {\n name = \"a\"\n image = \"ghcr.io/a/b:1\"\n}", "no code source"),
+        ("duplicate names", "code_location {\n name = \"a\"\n image = \"ghcr.io/a/b:1\"\n module_name = \"m\"\n}\ncode_location {\n name = \"a\"\n image = \"ghcr.io/a/b:1\"\n module_name = \"m\"\n}", "Duplicate code location name"),
+        ("empty name", "code_location {\n name = \"\"\n image = \"ghcr.io/a/b:1\"\n module_name = \"m\"\n}", "must not be empty"),
+        ("bad image", "code_location {\n name = \"a\"\n image = \"GHCR.io/A B\"\n module_name = \"m\"\n}", "Invalid value for `image`"),
+        ("bad container context", "code_location {\n name = \"a\"\n image = \"ghcr.io/a/b:1\"\n module_name = \"m\"\n container_context = \"[1, 2\"\n}", "Invalid value for `container_context`"),
+        ("bad status", "pull_request {\n status = \"closed\"\n}", "Invalid value for `status`"),
+        ("bad on_destroy", "on_destroy = \"archive\"", "Invalid value for `on_destroy`"),
+        ("bad timeout", "timeouts {\n create = \"soon\"\n}", "Invalid value for `create`"),
+    ];
+    for (what, body, expected) in cases {
+        let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+        ws.write(&format!(
+            "{}\nresource \"dagsterbranch_deployment\" \"x\" {{\n  repo = \"{REPO}\"\n  branch = \"b\"\n  commit {{\n    hash = \"a\"\n    timestamp = 1\n  }}\n  {body}\n}}\n",
+            provider_block(&emulator)
+        ));
+        let run = ws.run(&["plan", "-no-color"]);
+        assert_eq!(run.code, 1, "{what}: plan should fail:\n{}", run.describe());
+        assert!(run.stderr.contains(expected), "{what}: expected `{expected}` in:\n{}", run.stderr);
+    }
+    // A timestamp that is not a number is refused by the schema's type.
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&format!(
+        "{}\nresource \"dagsterbranch_deployment\" \"x\" {{\n  repo = \"{REPO}\"\n  branch = \"b\"\n  commit {{\n    hash = \"a\"\n    timestamp = \"yesterday\"\n  }}\n}}\n",
+        provider_block(&emulator)
+    ));
+    let run = ws.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("timestamp"), "{}", run.stderr);
+    let writes: u64 = emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
+    assert_eq!(writes, 0, "invalid configurations must not write anything");
+}
