@@ -29,6 +29,8 @@ pub struct AwsSettings {
 #[derive(Debug)]
 pub struct Configured {
     pub dagster: dagster::Client,
+    /// The organization, when configured (the agent's ECS parameters name it).
+    pub organization: Option<String>,
     /// The resolved Dagster+ base URL (`url`, else `https://ORG.dagster.cloud`), as CI needs it.
     pub dagster_url: String,
     /// Settings for the AWS-backed resources; resolved into clients only when one of them runs.
@@ -161,7 +163,7 @@ fn resolve(block: ProviderBlock) -> Result<Configured, Diagnostic> {
     }
     let dagster = dagster::Client::new(&base_url, api_token)
         .map_err(|e| Diagnostic::error("Cannot create the Dagster+ client", e.to_string()))?;
-    Ok(Configured { dagster, dagster_url: base_url, aws: block.aws.unwrap_or_default() })
+    Ok(Configured { dagster, organization, dagster_url: base_url, aws: block.aws.unwrap_or_default() })
 }
 
 fn url_check(url: &str) -> Result<(), String> {

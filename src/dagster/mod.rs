@@ -3,6 +3,7 @@
 //! path, deployment-level calls under `/{deployment}/graphql` with the `Dagster-Cloud-Deployment` header.
 //! One module per API area holds its documents next to the types they return.
 
+pub mod agents;
 pub mod deployments;
 pub mod locations;
 pub mod tokens;

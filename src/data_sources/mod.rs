@@ -1,5 +1,6 @@
 //! Data sources: read-only views for configurations and for clients without `terraform query`.
 
+pub mod agents;
 pub mod deployments;
 
 use std::sync::Arc;
@@ -9,5 +10,8 @@ use tfplugin::DataSource;
 use crate::provider::SharedConfig;
 
 pub fn all(config: &SharedConfig) -> Vec<Arc<dyn DataSource>> {
-    vec![Arc::new(deployments::DeploymentsDataSource::new(config.clone()))]
+    vec![
+        Arc::new(agents::AgentsDataSource::new(config.clone())),
+        Arc::new(deployments::DeploymentsDataSource::new(config.clone())),
+    ]
 }

@@ -66,10 +66,17 @@ struct AgentTokenState {
 
 /// The scopes a token has or should have.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Scopes {
-    organization: bool,
-    all_branch_deployments: bool,
-    deployments: BTreeSet<String>,
+pub struct Scopes {
+    pub organization: bool,
+    pub all_branch_deployments: bool,
+    pub deployments: BTreeSet<String>,
+}
+
+impl Scopes {
+    /// What a new token has: Dagster+ grants every new token the organization scope.
+    pub fn new_token() -> Scopes {
+        Scopes { organization: true, ..Scopes::default() }
+    }
 }
 
 impl AgentTokenState {
@@ -133,7 +140,7 @@ fn api_error(summary: &str, error: dagster::Error) -> Diagnostic {
 
 /// Adds missing grants before removing surplus ones, so a token being re-scoped never loses access in
 /// between.
-async fn apply_scopes(client: &Client, token_id: i64, current: &Scopes, desired: &Scopes) -> Result<(), Diagnostic> {
+pub async fn apply_scopes(client: &Client, token_id: i64, current: &Scopes, desired: &Scopes) -> Result<(), Diagnostic> {
     let deployment_ids = if desired.deployments.is_empty() && current.deployments.is_empty() {
         Vec::new()
     } else {

@@ -146,7 +146,7 @@ fn duration_validator() -> Validator {
 }
 
 /// `90s`, `30m`, `1h30m`.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("`{text}` is not a duration; use forms like `90s`, `30m` or `1h30m`.");
     let mut total = 0u64;
     let mut digits = String::new();

@@ -139,8 +139,10 @@ fn mark_unknowns(block: &Block, prior: Option<&Value>, config: &Value, planned: 
         let prior_value = prior.and_then(|p| p.get(&attribute.name));
         let keep = match prior_value {
             None => false,
+            // Nothing changed: every prior value stands, null ones included.
+            Some(_) if !changed => true,
             Some(v) if v.is_null() => false,
-            Some(_) => attribute.use_state_for_unknown || !changed,
+            Some(_) => attribute.use_state_for_unknown,
         };
         if !keep {
             attrs.insert(attribute.name.clone(), Value::unknown());
@@ -240,6 +242,15 @@ mod tests {
         let (planned, replace) = plan_change(&block(), &prior, &prior, &config);
         assert_eq!(planned, prior);
         assert!(replace.is_empty());
+    }
+
+    #[test]
+    fn unchanged_update_keeps_null_computed_values() {
+        let prior = obj(&[("id", s("1")), ("etag", Value::Null), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
+        let config = obj(&[("id", Value::Null), ("etag", Value::Null), ("name", s("a")), ("note", Value::Null), ("mode", Value::Null)]);
+        let (planned, _) = plan_change(&block(), &prior, &prior, &config);
+        assert_eq!(planned, prior);
+        assert!(planned.get("etag").unwrap().is_known());
     }
 
     #[test]

@@ -1,0 +1,158 @@
+//! `dagsterbranch_agent` and `data "dagsterbranch_agents"` under real Terraform against the emulator.
+
+mod support;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::*;
+
+fn agent_config(emulator: &dagster_plus_emulator::RunningEmulator, extra: &str) -> String {
+    format!(
+        r#"{provider}
+resource "dagsterbranch_agent" "bd" {{
+  label = "branch-agent"
+  {extra}
+}}
+"#,
+        provider = provider_block(emulator)
+    )
+}
+
+fn yaml(text: &Value) -> serde_norway::Value {
+    serde_norway::from_str(text.as_str().expect("a YAML string")).expect("valid YAML")
+}
+
+#[test]
+fn renders_configuration_for_every_platform_and_owns_a_branch_only_token() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&agent_config(&emulator, "queues = [\"branch\"]\n  branch_deployment_server_ttl_seconds = 3600\n  agent_image = \"docker.io/dagster/dagster-cloud-agent:1.13.27\""));
+    ws.apply();
+    let state = ws.state_attributes("dagsterbranch_agent.bd");
+    let token = state["agent_token"].as_str().expect("agent token").to_string();
+    assert!(token.starts_with(&format!("agent:{ORG}:")), "{token}");
+
+    // The owned token may serve all branch deployments and nothing else.
+    let token_id = state["token_id"].as_str().expect("token id").to_string();
+    let remote = agent_token(&emulator, &token_id);
+    assert_eq!(remote["token"], token.as_str());
+    assert!(remote["permissions"]["organizationPermissionGrant"].is_null(), "{remote}");
+    assert!(!remote["permissions"]["allBranchDeploymentsPermissionGrant"].is_null(), "{remote}");
+    assert_eq!(remote["permissions"]["deploymentPermissionGrants"], json!([]));
+
+    // Docker: the guide's dagster.yaml with branch_deployments on and no deployment field.
+    let docker = yaml(&state["dagster_yaml"]);
+    assert_eq!(docker["instance_class"]["module"], "dagster_cloud.instance");
+    assert_eq!(docker["instance_class"]["class"], "DagsterCloudAgentInstance");
+    assert_eq!(docker["dagster_cloud_api"]["agent_token"], token.as_str());
+    assert_eq!(docker["dagster_cloud_api"]["branch_deployments"], true);
+    assert_eq!(docker["dagster_cloud_api"]["agent_label"], "branch-agent");
+    assert!(docker["dagster_cloud_api"].get("deployment").is_none() && docker["dagster_cloud_api"].get("deployments").is_none());
+    assert_eq!(docker["agent_queues"]["additional_queues"][0], "branch");
+    assert_eq!(docker["agent_queues"]["include_default_queue"], true);
+    assert_eq!(docker["user_code_launcher"]["class"], "DockerUserCodeLauncher");
+    assert_eq!(docker["user_code_launcher"]["config"]["server_ttl"]["branch_deployments"]["ttl_seconds"], 3600);
+
+    // Kubernetes: Helm values.
+    let helm = yaml(&state["helm_values"]);
+    assert_eq!(helm["dagsterCloud"]["branchDeployments"], true);
+    assert_eq!(helm["dagsterCloud"]["agentToken"], token.as_str());
+    assert_eq!(helm["workspace"]["serverTTL"]["enabled"], true);
+    assert_eq!(helm["workspace"]["serverTTL"]["ttlSeconds"], 3600);
+    assert_eq!(helm["dagsterCloudAgent"]["image"]["repository"], "docker.io/dagster/dagster-cloud-agent");
+    assert_eq!(helm["dagsterCloudAgent"]["image"]["tag"], "1.13.27");
+
+    // ECS: CloudFormation parameters for a branch-only agent.
+    let ecs = &state["ecs_parameters"];
+    assert_eq!(ecs["EnableBranchDeployments"], "true");
+    assert_eq!(ecs["DagsterDeployment"], "");
+    assert_eq!(ecs["DagsterOrganization"], ORG);
+    assert_eq!(ecs["AgentToken"], token.as_str());
+    assert_eq!(state["env"]["DAGSTER_CLOUD_AGENT_TOKEN"], token.as_str());
+
+    // Rendered outputs are sensitive, and a second plan is empty.
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "{}", plan.describe());
+    let show = ws.ok(&["show", "-no-color"]);
+    assert!(!show.stdout.contains(&token), "the token must not be printed by terraform show");
+
+    // Serving a full deployment too: the token gains that grant and the configuration names it.
+    ws.write(&agent_config(&emulator, "queues = [\"branch\"]\n  branch_deployment_server_ttl_seconds = 3600\n  agent_image = \"docker.io/dagster/dagster-cloud-agent:1.13.27\"\n  deployments = [\"prod\"]"));
+    ws.apply();
+    let state = ws.state_attributes("dagsterbranch_agent.bd");
+    assert_eq!(state["token_id"], token_id.as_str(), "the token is kept");
+    assert_eq!(yaml(&state["dagster_yaml"])["dagster_cloud_api"]["deployments"][0], "prod");
+    assert_eq!(state["ecs_parameters"]["DagsterDeployment"], "prod");
+    assert_eq!(agent_token(&emulator, &token_id)["permissions"]["deploymentPermissionGrants"].as_array().map(Vec::len), Some(1));
+    ws.assert_empty_plan("after adding a deployment");
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &token_id)["revoked"], true, "the owned token is revoked on destroy");
+}
+
+#[test]
+fn wait_for_running_succeeds_once_the_agent_heartbeats() {
+    let emulator = Arc::new(start_emulator());
+    let stop = Arc::new(AtomicBool::new(false));
+    let heartbeats = {
+        let (emulator, stop) = (emulator.clone(), stop.clone());
+        std::thread::spawn(move || {
+            // The agent starts a little after the apply begins, as a real one would.
+            std::thread::sleep(Duration::from_millis(800));
+            while !stop.load(Ordering::Relaxed) {
+                emulator.heartbeat("branch-agent", &[("queues", json!(["default queue"]))]).expect("heartbeat");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        })
+    };
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&agent_config(&emulator, "wait_for_running = true\n  timeouts {\n    create = \"60s\"\n  }"));
+    ws.apply();
+    let state = ws.state_attributes("dagsterbranch_agent.bd");
+    assert_eq!(state["status"], "RUNNING");
+    assert!(state["last_heartbeat_time"].is_number());
+
+    ws.write(&format!(
+        "{}\ndata \"dagsterbranch_agents\" \"all\" {{}}\noutput \"running\" {{\n  value = [for a in data.dagsterbranch_agents.all.agents : a.label if a.status == \"RUNNING\"]\n}}\n",
+        agent_config(&emulator, "wait_for_running = true\n  timeouts {\n    create = \"60s\"\n  }")
+    ));
+    ws.apply();
+    let running: Value = serde_json::from_str(&ws.ok(&["output", "-json", "running"]).stdout).expect("output");
+    assert_eq!(running, json!(["branch-agent"]));
+    stop.store(true, Ordering::Relaxed);
+    heartbeats.join().expect("heartbeat thread");
+}
+
+#[test]
+fn wait_for_running_times_out_with_a_clear_error() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&agent_config(&emulator, "wait_for_running = true\n  timeouts {\n    create = \"2s\"\n  }"));
+    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(run.stderr.contains("Agent `branch-agent` is not running"), "{}", run.stderr);
+    assert!(run.stderr.contains("no agent with this label has sent a heartbeat"), "{}", run.stderr);
+    // The token it created is recorded, not orphaned.
+    let state = ws.state_attributes("dagsterbranch_agent.bd");
+    assert!(state["token_id"].is_string(), "{state}");
+}
+
+#[test]
+fn a_given_token_is_used_as_is_and_never_revoked() {
+    let emulator = start_emulator();
+    let created = graphql(&emulator, "mutation { createAgentToken(description: \"mine\") { ... on DagsterCloudAgentToken { id token } } }", json!({}));
+    let token = created["createAgentToken"]["token"].as_str().unwrap().to_string();
+    let id = created["createAgentToken"]["id"].to_string();
+    let ws = Workspace::new(Terraform::V1_0, Installation::DevOverrides);
+    ws.write(&agent_config(&emulator, &format!("token = \"{token}\"")));
+    ws.apply();
+    let state = ws.state_attributes("dagsterbranch_agent.bd");
+    assert!(state["token_id"].is_null());
+    assert_eq!(yaml(&state["dagster_yaml"])["dagster_cloud_api"]["agent_token"], token.as_str());
+    ws.assert_empty_plan("with Terraform 1.0 and a given token");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &id)["revoked"], false, "a token the resource does not own stays");
+}
