@@ -137,7 +137,7 @@ fn setting(configured: Option<String>, env: &str) -> Option<String> {
     configured.or_else(|| std::env::var(env).ok()).filter(|v| !v.trim().is_empty())
 }
 
-fn resolve(block: ProviderBlock) -> Result<Configured, Diagnostic> {
+fn resolve(block: ProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic> {
     let organization = setting(block.organization, ENV_ORGANIZATION);
     let url = setting(block.url, ENV_URL);
     let api_token = block.api_token.or_else(|| setting(None, ENV_API_TOKEN).map(Secret::new)).ok_or_else(|| {
@@ -161,7 +161,7 @@ fn resolve(block: ProviderBlock) -> Result<Configured, Diagnostic> {
     if let Err(reason) = url_check(&base_url) {
         return Err(Diagnostic::error("Invalid Dagster+ URL", reason).at(Path::root().attr("url")));
     }
-    let dagster = dagster::Client::new(&base_url, api_token)
+    let dagster = dagster::Client::new(&base_url, api_token, ctx.clone())
         .map_err(|e| Diagnostic::error("Cannot create the Dagster+ client", e.to_string()))?;
     Ok(Configured { dagster, organization, dagster_url: base_url, aws: block.aws.unwrap_or_default() })
 }
@@ -183,11 +183,11 @@ impl tfplugin::Provider for DagsterBranchProvider {
         &self.schema
     }
 
-    async fn configure(&self, _ctx: &Context, config: &Value, diags: &mut Diagnostics) {
+    async fn configure(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics) {
         // Values known only after apply (for example a URL from another resource) are legal here; the
         // resources report them if they are still unknown when needed.
         let result = match tfplugin::decode::<ProviderBlock>(config) {
-            Ok(block) => resolve(block).map(Arc::new),
+            Ok(block) => resolve(block, ctx).map(Arc::new),
             Err(_) => Err(Diagnostic::error(
                 "Provider configuration not known yet",
                 "The provider block depends on values known only after apply; apply those first (-target) or use known values.",

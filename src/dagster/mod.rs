@@ -6,11 +6,13 @@
 pub mod agents;
 pub mod deployments;
 pub mod locations;
+mod retry;
 pub mod tokens;
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use tracing::debug;
+use tfplugin::Context;
+use tracing::{debug, warn};
 
 use crate::secret::Secret;
 
@@ -34,6 +36,24 @@ pub enum Error {
     Http { url: String, status: u16, body: String },
     #[error("unexpected response from {url}: {detail}")]
     Decode { url: String, detail: String },
+    /// The request may or may not have been carried out (the connection failed after it was sent).
+    #[error("the connection to {url} failed after `{operation}` was sent, so it may or may not have taken effect: {source}")]
+    Ambiguous { url: String, operation: String, source: reqwest::Error },
+    #[error("interrupted by Terraform while waiting to retry `{operation}`")]
+    Interrupted { operation: String },
+}
+
+/// Mutations that create something new on every call; a lost response must not make them run twice.
+/// Everything else the provider sends is a query, an upsert or a delete, which are safe to repeat.
+const NOT_REPEATABLE: &[&str] = &["CreateAgentToken"];
+
+/// How one attempt ended.
+enum Attempt<T> {
+    Done(Result<T, Error>),
+    /// Not processed (throttled, gateway error, connection refused): try again after the wait.
+    Retry { error: Error, wait: Option<std::time::Duration> },
+    /// Sent, but the answer was lost.
+    Lost { url: String, source: reqwest::Error },
 }
 
 #[derive(Debug)]
@@ -41,6 +61,8 @@ pub struct Client {
     http: reqwest::Client,
     base_url: String,
     api_token: Secret,
+    /// Terraform's stop signal, so waits between retries end when the user interrupts.
+    stop: Context,
 }
 
 #[derive(Deserialize)]
@@ -95,13 +117,13 @@ impl From<ErrorMember> for Error {
 }
 
 impl Client {
-    pub fn new(base_url: &str, api_token: Secret) -> Result<Self, Error> {
+    pub fn new(base_url: &str, api_token: Secret, stop: Context) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("terraform-provider-dagsterbranch/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|source| Error::Transport { url: base_url.to_string(), source })?;
-        Ok(Client { http, base_url: base_url.trim_end_matches('/').to_string(), api_token })
+        Ok(Client { http, base_url: base_url.trim_end_matches('/').to_string(), api_token, stop })
     }
 
     pub fn base_url(&self) -> &str {
@@ -113,7 +135,8 @@ impl Client {
         self.execute_in(Scope::Organization, operation, document, variables).await
     }
 
-    /// Sends one GraphQL document to the given scope and decodes its `data`.
+    /// Sends one GraphQL document to the given scope and decodes its `data`, retrying what was not processed
+    /// and, for repeatable operations, what was lost on the way back.
     pub async fn execute_in<T: DeserializeOwned>(
         &self,
         scope: Scope<'_>,
@@ -121,6 +144,30 @@ impl Client {
         document: &str,
         variables: serde_json::Value,
     ) -> Result<T, Error> {
+        let repeatable = !NOT_REPEATABLE.contains(&operation);
+        let mut attempt = 1;
+        loop {
+            let (error, wait) = match self.attempt(scope, operation, document, &variables).await {
+                Attempt::Done(result) => return result,
+                Attempt::Retry { error, wait } => (error, wait),
+                Attempt::Lost { url, source } if !repeatable => {
+                    return Err(Error::Ambiguous { url, operation: operation.to_string(), source })
+                }
+                Attempt::Lost { url, source } => (Error::Transport { url, source }, None),
+            };
+            if attempt >= retry::MAX_ATTEMPTS {
+                return Err(error);
+            }
+            let wait = wait.unwrap_or_else(|| retry::backoff(attempt));
+            warn!(operation, attempt, wait_ms = wait.as_millis() as u64, error = %error, "Dagster+ request failed; retrying");
+            if self.stop.sleep(wait).await.is_err() {
+                return Err(Error::Interrupted { operation: operation.to_string() });
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn attempt<T: DeserializeOwned>(&self, scope: Scope<'_>, operation: &str, document: &str, variables: &serde_json::Value) -> Attempt<T> {
         let url = match scope {
             Scope::Organization => format!("{}/graphql", self.base_url),
             Scope::Deployment(name) => format!("{}/{name}/graphql", self.base_url),
@@ -134,25 +181,42 @@ impl Client {
             request = request.header("Dagster-Cloud-Deployment", name);
         }
         debug!(operation, url = %url, "Dagster+ request");
-        let response = request.send().await.map_err(|source| Error::Transport { url: url.clone(), source })?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|source| Error::Transport { url: url.clone(), source })?;
-        debug!(operation, status = status.as_u16(), "Dagster+ response");
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            return Err(Error::Unauthenticated { url });
-        }
-        let parsed: GraphQlResponse<T> = match serde_json::from_slice(&body) {
-            Ok(parsed) => parsed,
-            Err(e) if status.is_success() => return Err(Error::Decode { url, detail: e.to_string() }),
-            Err(_) => {
-                let body = String::from_utf8_lossy(&body).chars().take(500).collect();
-                return Err(Error::Http { url, status: status.as_u16(), body });
-            }
+        let response = match request.send().await {
+            Ok(response) => response,
+            // Never connected: nothing was sent.
+            Err(source) if source.is_connect() => return Attempt::Retry { error: Error::Transport { url, source }, wait: None },
+            Err(source) => return Attempt::Lost { url, source },
         };
-        if let Some(errors) = parsed.errors.filter(|e| !e.is_empty()) {
-            let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ");
-            return Err(Error::GraphQl { message });
+        let status = response.status();
+        debug!(operation, status = status.as_u16(), "Dagster+ response");
+        if retry::retryable_status(status.as_u16()) {
+            let wait = retry::retry_after(response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
+            let body = response.text().await.unwrap_or_default().chars().take(200).collect();
+            return Attempt::Retry { error: Error::Http { url, status: status.as_u16(), body }, wait };
         }
-        parsed.data.ok_or_else(|| Error::Decode { url, detail: format!("HTTP {status} without `data`") })
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(source) => return Attempt::Lost { url, source },
+        };
+        Attempt::Done(decode_response(url, status, &body))
     }
+}
+
+fn decode_response<T: DeserializeOwned>(url: String, status: reqwest::StatusCode, body: &[u8]) -> Result<T, Error> {
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(Error::Unauthenticated { url });
+    }
+    let parsed: GraphQlResponse<T> = match serde_json::from_slice(body) {
+        Ok(parsed) => parsed,
+        Err(e) if status.is_success() => return Err(Error::Decode { url, detail: e.to_string() }),
+        Err(_) => {
+            let body = String::from_utf8_lossy(body).chars().take(500).collect();
+            return Err(Error::Http { url, status: status.as_u16(), body });
+        }
+    };
+    if let Some(errors) = parsed.errors.filter(|e| !e.is_empty()) {
+        let message = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ");
+        return Err(Error::GraphQl { message });
+    }
+    parsed.data.ok_or_else(|| Error::Decode { url, detail: format!("HTTP {status} without `data`") })
 }

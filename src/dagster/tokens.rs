@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 use serde_json::json;
+use tracing::{info, warn};
 
 use super::deployments::FullDeployment;
 use super::{Client, Error, ErrorMember};
@@ -97,7 +98,41 @@ pub struct TokenInventory {
 }
 
 impl Client {
+    /// Creates a token. `createAgentToken` makes a new token on every call, so the token is first created
+    /// under a one-time marker description: if the response is lost, the token is found by that marker and
+    /// adopted instead of being created twice. The description is then set to the requested one; should that
+    /// step fail, the token is still returned (with the marker) and the next refresh shows the difference.
     pub async fn create_agent_token(&self, description: Option<&str>) -> Result<AgentToken, Error> {
+        let marker = format!("{} [terraform:{}]", description.unwrap_or("agent token"), one_time_marker());
+        let mut token = match self.create_agent_token_once(&marker).await {
+            Ok(token) => token,
+            Err(Error::Ambiguous { .. }) => self.adopt_or_create(&marker).await?,
+            Err(e) => return Err(e),
+        };
+        match self.edit_agent_token_description(token.id, description).await {
+            Ok(renamed) => token.description = renamed.description,
+            Err(e) => warn!(token_id = token.id, error = %e, "new agent token keeps its creation marker as description for now"),
+        }
+        Ok(token)
+    }
+
+    /// After a lost response: the token made by the lost call if it exists, else a new one.
+    async fn adopt_or_create(&self, marker: &str) -> Result<AgentToken, Error> {
+        for _ in 0..3 {
+            let inventory = self.agent_token_inventory().await?;
+            if let Some(token) = inventory.tokens.into_iter().find(|t| t.description.as_deref() == Some(marker) && !t.revoked) {
+                info!(token_id = token.id, "adopted the agent token whose creation response was lost");
+                return Ok(token);
+            }
+            match self.create_agent_token_once(marker).await {
+                Err(Error::Ambiguous { .. }) => continue,
+                other => return other,
+            }
+        }
+        Err(Error::Server { message: "agent token creation kept losing its response; nothing was left behind unrecorded".into() })
+    }
+
+    async fn create_agent_token_once(&self, description: &str) -> Result<AgentToken, Error> {
         let document = format!(
             "mutation CreateAgentToken($description: String) {{
   createAgentToken(description: $description) {{ __typename ...AgentTokenFields {ERROR_FIELDS} }}
@@ -109,9 +144,7 @@ impl Client {
         struct Data {
             create_agent_token: TokenResult,
         }
-        let data: Data = self
-            .execute("CreateAgentToken", &document, json!({ "description": description }))
-            .await?;
+        let data: Data = self.execute("CreateAgentToken", &document, json!({ "description": description })).await?;
         data.create_agent_token.into_result()
     }
 
@@ -223,4 +256,9 @@ impl Client {
             Err(e) => Err(Error::Decode { url: self.base_url().to_string(), detail: format!("{field}: {e}") }),
         }
     }
+}
+
+/// 12 hex digits that make a creation marker unique.
+fn one_time_marker() -> String {
+    format!("{:012x}", super::retry::random_u64() & 0xffff_ffff_ffff)
 }
