@@ -3,6 +3,7 @@
 mod aws;
 mod dagster;
 mod data_sources;
+mod docs;
 mod image;
 mod list_resources;
 mod provider;
@@ -16,6 +17,11 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("--version") {
         println!("terraform-provider-dagsterbranch {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
+    }
+    // `docs` renders the registry documentation from this binary's own schema (see src/docs.rs).
+    if std::env::args().nth(1).as_deref() == Some("docs") {
+        let args: Vec<String> = std::env::args().skip(2).collect();
+        return ExitCode::from(docs::run(&args) as u8);
     }
     tfplugin::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

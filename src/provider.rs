@@ -35,6 +35,29 @@ pub struct Configured {
     pub dagster_url: String,
     /// Settings for the AWS-backed resources; resolved into clients only when one of them runs.
     pub aws: AwsSettings,
+    /// Full deployment names, fetched once per provider process for plan-time checks.
+    full_deployment_names: tokio::sync::OnceCell<Vec<String>>,
+}
+
+impl Configured {
+    /// Names in `names` that are not full deployments of the organization, for plan-time checks. `None`
+    /// when Dagster+ cannot be asked now; apply then reports any unknown name.
+    pub async fn unknown_full_deployments<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Option<Vec<String>> {
+        let known = self
+            .full_deployment_names
+            .get_or_try_init(|| async {
+                let deployments = self.dagster.full_deployments().await?;
+                Ok::<_, dagster::Error>(deployments.into_iter().map(|d| d.deployment_name).collect())
+            })
+            .await
+            .map_err(|e| tracing::debug!(error = %e, "full deployments unavailable at plan time"))
+            .ok()?;
+        Some(names.into_iter().filter(|n| !known.iter().any(|k| k == n)).map(str::to_string).collect())
+    }
+
+    pub fn known_full_deployments(&self) -> Vec<String> {
+        self.full_deployment_names.get().cloned().unwrap_or_default()
+    }
 }
 
 /// Shared between the provider and its resources: empty until ConfigureProvider, or holding the reason the
@@ -163,7 +186,13 @@ fn resolve(block: ProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic
     }
     let dagster = dagster::Client::new(&base_url, api_token, ctx.clone())
         .map_err(|e| Diagnostic::error("Cannot create the Dagster+ client", e.to_string()))?;
-    Ok(Configured { dagster, organization, dagster_url: base_url, aws: block.aws.unwrap_or_default() })
+    Ok(Configured {
+        dagster,
+        organization,
+        dagster_url: base_url,
+        aws: block.aws.unwrap_or_default(),
+        full_deployment_names: tokio::sync::OnceCell::new(),
+    })
 }
 
 fn url_check(url: &str) -> Result<(), String> {

@@ -2,6 +2,7 @@
 
 mod support;
 
+use dagster_plus_emulator::{FaultKind, FaultSpec};
 use serde_json::json;
 use support::*;
 
@@ -131,17 +132,34 @@ fn installs_from_a_filesystem_mirror_with_init() {
 #[test]
 fn failed_grant_after_create_keeps_the_token_in_state() {
     let emulator = start_emulator();
+    // Every grant call fails for longer than the client retries.
+    emulator
+        .inject_fault(FaultSpec::next(FaultKind::Unavailable, 100).only("createOrUpdateAgentPermissions"))
+        .expect("fault plan");
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
-    ws.write(&token_config(&emulator, "partial", r#"["no-such-deployment"]"#));
+    ws.write(&token_config(&emulator, "partial", r#"["prod"]"#));
     let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(run.code, 1, "apply should fail:\n{}", run.describe());
-    assert!(run.stderr.contains("no full deployment named `no-such-deployment`"), "{}", run.stderr);
+    assert!(run.stderr.contains("Could not grant the agent token a scope"), "{}", run.stderr);
     let state = ws.state_attributes("dagsterbranch_agent_token.branch");
     let orphan_id = state["id"].as_str().expect("the created token is recorded").to_string();
     assert_eq!(agent_token(&emulator, &orphan_id)["revoked"], false);
 
-    ws.write(&token_config(&emulator, "partial", r#"["prod"]"#));
+    emulator.clear_faults();
     ws.apply();
     assert_eq!(agent_token(&emulator, &orphan_id)["revoked"], true, "the tainted token is replaced and revoked");
     ws.assert_empty_plan("after recovering from a partial create");
+}
+
+#[test]
+fn an_unknown_deployment_fails_at_plan_without_writing() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&token_config(&emulator, "typo", r#"["prdo"]"#));
+    let run = ws.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(run.stderr.contains("no full deployment named `prdo`"), "{}", run.stderr);
+    assert!(run.stderr.contains("deployments"), "{}", run.stderr);
+    let writes: u64 = emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
+    assert_eq!(writes, 0);
 }

@@ -348,6 +348,7 @@ fn bad_configurations_fail_at_plan_with_the_attribute_named() {
         ("bad status", "pull_request {\n status = \"closed\"\n}", "Invalid value for `status`"),
         ("bad on_destroy", "on_destroy = \"archive\"", "Invalid value for `on_destroy`"),
         ("bad timeout", "timeouts {\n create = \"soon\"\n}", "Invalid value for `create`"),
+        ("unknown base deployment", "base_deployment = \"staging\"", "no full deployment named `staging`"),
     ];
     for (what, body, expected) in cases {
         let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);

@@ -23,7 +23,8 @@ fn valid_segment(segment: &str) -> bool {
     for c in segment.chars() {
         let alnum = c.is_ascii_lowercase() || c.is_ascii_digit();
         let separator = matches!(c, '.' | '_' | '-');
-        if !alnum && !(separator && !previous_was_separator) {
+        let allowed = alnum || (separator && !previous_was_separator);
+        if !allowed {
             return false;
         }
         previous_was_separator = separator;

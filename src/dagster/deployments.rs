@@ -97,6 +97,18 @@ enum DeploymentResult {
 }
 
 impl Client {
+    /// The organization's full (non-branch) deployments.
+    pub async fn full_deployments(&self) -> Result<Vec<FullDeployment>, Error> {
+        const DOCUMENT: &str = "query FullDeployments { fullDeployments { deploymentId deploymentName } }";
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            full_deployments: Vec<FullDeployment>,
+        }
+        let data: Data = self.execute("FullDeployments", DOCUMENT, json!({})).await?;
+        Ok(data.full_deployments)
+    }
+
     /// Creates the branch deployment of (repository, branch), or updates it; returns its name.
     pub async fn create_or_update_branch_deployment(
         &self,

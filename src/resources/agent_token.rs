@@ -226,6 +226,10 @@ impl Resource for AgentTokenResource {
         &self.schema
     }
 
+    async fn modify_plan(&self, _ctx: &Context, plan: &mut tfplugin::Plan<'_>, diags: &mut Diagnostics) {
+        super::check_full_deployment_names(&self.config, plan, "deployments", diags).await;
+    }
+
     async fn create(&self, _ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let configured = match self.client().and_then(|c| tfplugin::decode::<AgentTokenState>(planned).map(|p| (c, p))) {
             Ok(pair) => pair,

@@ -721,6 +721,10 @@ impl Resource for DeploymentResource {
         }
     }
 
+    async fn modify_plan(&self, _ctx: &Context, plan: &mut tfplugin::Plan<'_>, diags: &mut Diagnostics) {
+        super::check_full_deployment_names(&self.config, plan, "base_deployment", diags).await;
+    }
+
     async fn create(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let (config, plan) = match decode_pair(&self.config, planned) {
             Ok(pair) => pair,

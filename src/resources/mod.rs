@@ -7,9 +7,10 @@ pub mod deployment;
 
 use std::sync::Arc;
 
-use tfplugin::Resource;
+use cty::{Path, Value};
+use tfplugin::{Diagnostics, Plan, Resource};
 
-use crate::provider::SharedConfig;
+use crate::provider::{configured, SharedConfig};
 
 /// Every managed resource type the provider serves.
 pub fn all(config: &SharedConfig) -> Vec<Arc<dyn Resource>> {
@@ -19,4 +20,34 @@ pub fn all(config: &SharedConfig) -> Vec<Arc<dyn Resource>> {
         Arc::new(deployment::DeploymentResource::new(config.clone())),
         Arc::new(registry::RegistryResource::new(config.clone())),
     ]
+}
+
+/// Fails the plan when `attribute` (a deployment name or a set of them) names a full deployment that does
+/// not exist, so that a typo never reaches apply. Checked only when the value is new or changed and known.
+pub(crate) async fn check_full_deployment_names(config: &SharedConfig, plan: &Plan<'_>, attribute: &str, diags: &mut Diagnostics) {
+    let Some(planned) = plan.planned.get(attribute) else { return };
+    if !planned.is_wholly_known() || plan.prior.get(attribute) == Some(planned) {
+        return;
+    }
+    let names: Vec<&str> = match planned {
+        Value::String(name) => vec![name.as_str()],
+        Value::Set(items) | Value::List(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if names.is_empty() {
+        return;
+    }
+    let Ok(provider) = configured(config) else { return };
+    let Some(unknown) = provider.unknown_full_deployments(names).await else { return };
+    if !unknown.is_empty() {
+        diags.attribute_error(
+            Path::root().attr(attribute),
+            "Unknown deployment",
+            format!(
+                "Dagster+ has no full deployment named {}. Full deployments: {}.",
+                unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                provider.known_full_deployments().join(", ")
+            ),
+        );
+    }
 }

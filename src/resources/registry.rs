@@ -298,7 +298,7 @@ fn effective_user_name(repository: &str, user: Option<&UserBlock>) -> String {
 /// A failed step: what the provider was doing, and why it failed.
 struct Failure {
     summary: &'static str,
-    error: Error,
+    error: Box<Error>,
 }
 
 impl Failure {
@@ -313,7 +313,7 @@ trait During<T> {
 
 impl<T, E: Into<Error>> During<T> for Result<T, E> {
     fn during(self, summary: &'static str) -> Result<T, Failure> {
-        self.map_err(|e| Failure { summary, error: e.into() })
+        self.map_err(|e| Failure { summary, error: Box::new(e.into()) })
     }
 }
 
