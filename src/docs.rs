@@ -11,7 +11,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use cty::{Type, Value};
-use tfplugin::{Attribute, Block, IdentitySchema, NestedBlock, Nesting, Presence, Provider as _, Schema};
+use tfplugin::{
+    Attribute, Block, Context, Diagnostics, IdentitySchema, NestedBlock, Nesting, Presence, Provider as _, Resource, Schema,
+};
 
 use crate::provider::{self, DagsterBranchProvider};
 
@@ -58,7 +60,7 @@ pub fn render(root: &Path) -> Rendered {
                 out.problems.push(format!("{name}: identity attribute `{}` has no description", attribute.name));
             }
         }
-        let page = resource_page(name, resource.schema(), resource.identity_schema(), &examples, &mut out.problems);
+        let page = resource_page(name, resource.schema(), resource.identity_schema(), imports(resource.as_ref()), &examples, &mut out.problems);
         out.pages.insert(PathBuf::from("resources").join(format!("{}.md", short(name))), page);
     }
     for data_source in &data_sources {
@@ -127,7 +129,8 @@ fn stale_files(docs_dir: &Path, rendered: &Rendered) -> Vec<PathBuf> {
 /// The `docs` subcommand. Returns the process exit code.
 pub fn run(args: &[String]) -> i32 {
     let mut check = false;
-    let mut root = PathBuf::from(".");
+    // `cargo run -- docs` sets CARGO_MANIFEST_DIR, so it works from any directory of the checkout.
+    let mut root = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
@@ -175,7 +178,8 @@ const USAGE: &str = "usage: terraform-provider-dagsterbranch docs [--check] [--r
 
 Renders docs/ (index, resources, data sources, list resources) from the provider's schema and the files
 under examples/. --check compares instead of writing and fails when docs/ is out of date, a description is
-missing, or an example is missing. DIR is the repository root (default: the current directory).";
+missing, or an example is missing. DIR is the repository root (default: the checkout `cargo run` builds,
+else the current directory).";
 
 fn usage(problem: &str) -> i32 {
     eprintln!("docs: {problem}\n\n{USAGE}");
@@ -196,6 +200,17 @@ fn check_block(block: &Block, path: &str, problems: &mut Vec<String>) {
     for nested in &block.blocks {
         check_block(&nested.block, &format!("{path}.{}", nested.name), problems);
     }
+}
+
+/// Whether a resource implements import by id. The trait's default refuses with the summary "Import not
+/// supported". The probe runs against the unconfigured provider, so an import that needs Dagster+ or AWS
+/// fails on the missing configuration before any request is made.
+fn imports(resource: &dyn Resource) -> bool {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return true };
+    let mut diags = Diagnostics::new();
+    runtime.block_on(resource.import(&Context::detached(), "docs-probe", &mut diags));
+    let refused = diags.iter().any(|d| d.summary == "Import not supported");
+    !refused
 }
 
 // ----- examples --------------------------------------------------------------------------------------------
@@ -359,6 +374,7 @@ fn resource_page(
     name: &str,
     schema: &Schema,
     identity: Option<&IdentitySchema>,
+    importable: bool,
     examples: &Examples,
     problems: &mut Vec<String>,
 ) -> String {
@@ -373,9 +389,9 @@ fn resource_page(
     out.push_str("## Schema\n\n");
     render_block(&mut out, &schema.block, "", Kind::Resource);
 
-    let by_id = examples.file(&format!("{dir}/import-by-string-id.tf"), true, problems);
+    let by_id = examples.file(&format!("{dir}/import-by-string-id.tf"), importable, problems);
     let by_identity = examples.file(&format!("{dir}/import-by-identity.tf"), identity.is_some(), problems);
-    let command = examples.file(&format!("{dir}/import.sh"), true, problems);
+    let command = examples.file(&format!("{dir}/import.sh"), importable, problems);
     if by_id.is_some() || by_identity.is_some() || command.is_some() {
         out.push_str("## Import\n\n");
         if let Some(text) = by_id {

@@ -4,7 +4,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::locations::{LoadStatus, Workspace};
 use super::{Client, Error, ErrorMember};
+
+/// A branch deployment with its code locations, as one read of the resource needs it.
+pub type DeploymentRead = Arc<(Deployment, Workspace)>;
+
+/// Every branch deployment by name, from one list request.
+pub type BranchDeploymentIndex = HashMap<String, DeploymentRead>;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -165,6 +175,78 @@ impl Client {
             DeploymentResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(None),
             DeploymentResult::Error(e) => Err(e.into()),
         }
+    }
+
+    /// A branch deployment and its code locations; `None` when it does not exist. With `batched`, reads
+    /// after the first few in a process are served from one list of all branch deployments; a name the
+    /// list does not have (pending deletion, a full deployment) is still read on its own.
+    pub async fn read_deployment(&self, name: &str, batched: bool) -> Result<Option<DeploymentRead>, Error> {
+        if batched && self.generations.deployment_read() {
+            let index = self
+                .branch_deployments
+                .get_or_fetch(self.generations.current(), || async { self.branch_deployment_index().await.map(Arc::new) })
+                .await;
+            match index {
+                Ok(index) => {
+                    if let Some(read) = index.get(name) {
+                        return Ok(Some(read.clone()));
+                    }
+                }
+                // The individual read below reports this resource's own error, if any.
+                Err(e) => tracing::debug!(error = %e, "branch deployment list unavailable; reading one by one"),
+            }
+        }
+        let Some(deployment) = self.deployment_by_name(name).await? else { return Ok(None) };
+        let workspace = self.workspace(name).await?;
+        Ok(Some(Arc::new((deployment, workspace))))
+    }
+
+    async fn branch_deployment_index(&self) -> Result<BranchDeploymentIndex, Error> {
+        let document = format!(
+            "query BranchDeploymentIndex {{
+  branchDeployments(limit: 100000) {{
+    nodes {{ ...DeploymentFields workspaceEntries {{ locationName serializedDeploymentMetadata hasLoadError }} }}
+  }}
+}}
+{DEPLOYMENT_FIELDS}"
+        );
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Entry {
+            location_name: String,
+            serialized_deployment_metadata: String,
+            has_load_error: bool,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Node {
+            #[serde(flatten)]
+            deployment: Deployment,
+            workspace_entries: Vec<Entry>,
+        }
+        #[derive(Deserialize)]
+        struct Nodes {
+            nodes: Vec<Node>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            branch_deployments: Nodes,
+        }
+        let data: Data = self.execute("BranchDeploymentIndex", &document, json!({})).await?;
+        let mut index = HashMap::new();
+        for node in data.branch_deployments.nodes {
+            let mut workspace = Workspace::default();
+            for entry in node.workspace_entries {
+                // The list has no load status; an entry without a load error is a loaded one. Locations still
+                // loading are read on their own by the resource, which knows when to ask.
+                let status = if entry.has_load_error { LoadStatus::Failed(String::new()) } else { LoadStatus::Loaded };
+                workspace.statuses.push((entry.location_name.clone(), status));
+                workspace.locations.push(self.deployed_location(entry.location_name, &entry.serialized_deployment_metadata)?);
+            }
+            index.insert(node.deployment.deployment_name.clone(), Arc::new((node.deployment, workspace)));
+        }
+        Ok(index)
     }
 
     /// The generated name of the branch deployment of (repository, branch); `None` when there is none.

@@ -78,6 +78,14 @@ impl Workspace {
 }
 
 impl Client {
+    /// Decodes a workspace entry's dagster-serdes `CodeDeploymentMetadata`.
+    pub(super) fn deployed_location(&self, name: String, serialized: &str) -> Result<DeployedLocation, Error> {
+        let mut location: DeployedLocation = serde_json::from_str(serialized)
+            .map_err(|e| Error::Decode { url: self.base_url().to_string(), detail: format!("metadata of location `{name}`: {e}") })?;
+        location.name = name;
+        Ok(location)
+    }
+
     pub async fn add_or_update_location(&self, deployment: &str, document: &serde_json::Value) -> Result<(), Error> {
         const DOCUMENT: &str = "mutation AddOrUpdateLocation($document: GenericScalar!) {
   addOrUpdateLocationFromDocument(document: $document) {
@@ -190,14 +198,12 @@ impl Client {
             workspace_or_error: WorkspaceOrError,
         }
         let data: Data = self.execute_in(Scope::Deployment(deployment), "Workspace", DOCUMENT, json!({})).await?;
-        let mut locations = Vec::new();
-        for entry in data.workspace.workspace_entries {
-            let mut location: DeployedLocation = serde_json::from_str(&entry.serialized_deployment_metadata).map_err(|e| {
-                Error::Decode { url: self.base_url().to_string(), detail: format!("metadata of location `{}`: {e}", entry.location_name) }
-            })?;
-            location.name = entry.location_name;
-            locations.push(location);
-        }
+        let locations = data
+            .workspace
+            .workspace_entries
+            .into_iter()
+            .map(|entry| self.deployed_location(entry.location_name, &entry.serialized_deployment_metadata))
+            .collect::<Result<Vec<_>, _>>()?;
         let statuses = match data.workspace_or_error {
             WorkspaceOrError::Workspace { location_entries } => location_entries
                 .into_iter()

@@ -4,6 +4,7 @@
 //! One module per API area holds its documents next to the types they return.
 
 pub mod agents;
+mod cache;
 pub mod deployments;
 pub mod locations;
 mod retry;
@@ -63,6 +64,9 @@ pub struct Client {
     api_token: Secret,
     /// Terraform's stop signal, so waits between retries end when the user interrupts.
     stop: Context,
+    generations: cache::Generations,
+    token_inventory: cache::Snapshot<std::sync::Arc<tokens::TokenInventory>>,
+    branch_deployments: cache::Snapshot<std::sync::Arc<deployments::BranchDeploymentIndex>>,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +127,15 @@ impl Client {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .map_err(|source| Error::Transport { url: base_url.to_string(), source })?;
-        Ok(Client { http, base_url: base_url.trim_end_matches('/').to_string(), api_token, stop })
+        Ok(Client {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            api_token,
+            stop,
+            generations: cache::Generations::default(),
+            token_inventory: cache::Snapshot::default(),
+            branch_deployments: cache::Snapshot::default(),
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -145,6 +157,10 @@ impl Client {
         variables: serde_json::Value,
     ) -> Result<T, Error> {
         let repeatable = !NOT_REPEATABLE.contains(&operation);
+        if document.trim_start().starts_with("mutation") {
+            // Whatever this changes, cached reads must not hide it.
+            self.generations.mutated();
+        }
         let mut attempt = 1;
         loop {
             let (error, wait) = match self.attempt(scope, operation, document, &variables).await {

@@ -19,7 +19,7 @@ const TOKEN_FIELDS: &str = "fragment AgentTokenFields on DagsterCloudAgentToken 
 
 const ERROR_FIELDS: &str = "... on UnauthorizedError { message } ... on PythonError { message }";
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentToken {
     pub id: i64,
@@ -31,7 +31,7 @@ pub struct AgentToken {
     pub permissions: Option<Grants>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Grants {
     pub organization_permission_grant: Option<Grant>,
@@ -40,7 +40,7 @@ pub struct Grants {
     pub deployment_permission_grants: Vec<Grant>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Grant {
     pub deployment_id: Option<i64>,
@@ -120,7 +120,7 @@ impl Client {
     async fn adopt_or_create(&self, marker: &str) -> Result<AgentToken, Error> {
         for _ in 0..3 {
             let inventory = self.agent_token_inventory().await?;
-            if let Some(token) = inventory.tokens.into_iter().find(|t| t.description.as_deref() == Some(marker) && !t.revoked) {
+            if let Some(token) = inventory.tokens.iter().find(|t| t.description.as_deref() == Some(marker) && !t.revoked).cloned() {
                 info!(token_id = token.id, "adopted the agent token whose creation response was lost");
                 return Ok(token);
             }
@@ -148,7 +148,14 @@ impl Client {
         data.create_agent_token.into_result()
     }
 
-    pub async fn agent_token_inventory(&self) -> Result<TokenInventory, Error> {
+    /// The organization's tokens and full deployments, shared by all reads until something changes.
+    pub async fn agent_token_inventory(&self) -> Result<std::sync::Arc<TokenInventory>, Error> {
+        self.token_inventory
+            .get_or_fetch(self.generations.current(), || async { self.fetch_agent_token_inventory().await.map(std::sync::Arc::new) })
+            .await
+    }
+
+    async fn fetch_agent_token_inventory(&self) -> Result<TokenInventory, Error> {
         let document = format!(
             "query AgentTokenInventory {{
   agentTokensOrError {{ __typename ... on DagsterCloudAgentTokens {{ tokens {{ ...AgentTokenFields }} }} {ERROR_FIELDS} }}

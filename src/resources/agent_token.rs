@@ -144,7 +144,7 @@ pub async fn apply_scopes(client: &Client, token_id: i64, current: &Scopes, desi
     let deployment_ids = if desired.deployments.is_empty() && current.deployments.is_empty() {
         Vec::new()
     } else {
-        client.agent_token_inventory().await.map_err(|e| api_error("Could not list deployments", e))?.deployments
+        client.agent_token_inventory().await.map_err(|e| api_error("Could not list deployments", e))?.deployments.clone()
     };
     let id_of = |name: &str| -> Result<i64, Diagnostic> {
         if let Some(id) = name.strip_prefix('#').and_then(|n| n.parse().ok()) {

@@ -490,13 +490,17 @@ impl DeploymentResource {
         }
     }
 
-    /// Reads the deployment and its locations; `None` when it is gone or being deleted.
-    async fn fetch(&self, config: &Configured, state: &DeploymentState) -> Result<Option<DeploymentState>, Diagnostic> {
+    /// Reads the deployment and its locations; `None` when it is gone or being deleted. `batched` lets the
+    /// read come from a snapshot shared with other reads (refresh), which is precise only for locations that
+    /// have loaded; a location last seen loading or failing is always read directly.
+    async fn fetch(&self, config: &Configured, state: &DeploymentState, batched: bool) -> Result<Option<DeploymentState>, Diagnostic> {
         let client = &config.dagster;
         let name = state.name.clone().unwrap_or_default();
-        let Some(deployment) = client.deployment_by_name(&name).await.map_err(|e| api_error("Could not read the branch deployment", e))? else {
+        let settled = state.locations().iter().all(|l| l.load_status.as_deref() == Some("LOADED"));
+        let Some(read) = client.read_deployment(&name, batched && settled).await.map_err(|e| api_error("Could not read the branch deployment", e))? else {
             return Ok(None);
         };
+        let (deployment, workspace) = read.as_ref();
         if deployment.is_pending_deletion() {
             return Ok(None);
         }
@@ -507,9 +511,8 @@ impl DeploymentResource {
             ));
         }
         let mut refreshed = state.clone();
-        refreshed.refresh_deployment(&deployment, client.base_url());
-        let workspace = client.workspace(&name).await.map_err(|e| api_error("Could not read the code locations", e))?;
-        refreshed.refresh_locations(&workspace);
+        refreshed.refresh_deployment(deployment, client.base_url());
+        refreshed.refresh_locations(workspace);
         Ok(Some(refreshed))
     }
 
@@ -572,7 +575,7 @@ impl DeploymentResource {
             let timeout = planned.load_timeout(prior.is_none());
             self.wait_for_load(ctx, client, &name, planned.locations(), timeout, diags).await;
         }
-        match self.fetch(config, &state).await {
+        match self.fetch(config, &state, false).await {
             Ok(Some(refreshed)) => Some(refreshed),
             Ok(None) => {
                 diags.error("Branch deployment disappeared", format!("`{name}` was deleted while it was being deployed."));
@@ -674,7 +677,7 @@ impl DeploymentResource {
 pub async fn state_of(resource: &DeploymentResource, config: &Configured, name: &str) -> Result<Option<Value>, Diagnostic> {
     let seed = DeploymentState { name: Some(name.to_string()), ..DeploymentState::default() };
     let mut diags = Diagnostics::new();
-    match resource.fetch(config, &seed).await? {
+    match resource.fetch(config, &seed, false).await? {
         Some(state) => Ok(resource.encode(&state, &mut diags)),
         None => Ok(None),
     }
@@ -740,7 +743,7 @@ impl Resource for DeploymentResource {
     async fn read(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let result = async {
             let (config, current) = decode_pair(&self.config, state)?;
-            self.fetch(&config, &current).await
+            self.fetch(&config, &current, true).await
         }
         .await;
         match result {

@@ -2,6 +2,8 @@
 
 pub mod agent;
 pub mod agent_token;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod registry;
 pub mod deployment;
 
@@ -19,6 +21,8 @@ pub fn all(config: &SharedConfig) -> Vec<Arc<dyn Resource>> {
         Arc::new(agent_token::AgentTokenResource::new(config.clone())),
         Arc::new(deployment::DeploymentResource::new(config.clone())),
         Arc::new(registry::RegistryResource::new(config.clone())),
+        #[cfg(feature = "bench")] // benchmark-only null_resource twin (bench/run)
+        Arc::new(bench::BenchResource::new()),
     ]
 }
 

@@ -715,6 +715,14 @@ impl Resource for RegistryResource {
             set_nested(&mut plan.planned, "encryption", "kms_key", opt_string(prior_key));
         }
 
+        // A repository deleted outside Terraform is re-created, with new values (said explicitly: the
+        // generic planning keeps null computed values when the configuration did not change).
+        if prior.repository_arn.is_none() {
+            for attribute in ["repository_arn", "repository_url", "registry_id", "registry_host"] {
+                plan.set(attribute, Value::unknown());
+            }
+        }
+
         // The user keeps its ARN unless it is re-created, renamed or moved.
         let planned_path = known_str(&plan.planned, &["user", "path"]).unwrap_or(DEFAULT_PATH);
         let user_moves = user_name.is_none()

@@ -26,6 +26,9 @@ pub enum Terraform {
     Latest,
     /// Terraform 1.0.3, the oldest client with protocol 6.
     V1_0,
+    /// One exact build of the compatibility matrix, e.g. `Version("1.6.6")`, from
+    /// `.venv/terraform/<version>/bin/terraform` (installed by `scripts/dev-setup --matrix`).
+    Version(&'static str),
 }
 
 impl Terraform {
@@ -33,6 +36,15 @@ impl Terraform {
         let name = match self {
             Terraform::Latest => "terraform",
             Terraform::V1_0 => "terraform-1.0",
+            Terraform::Version(version) => {
+                let path = repo_root().join(".venv/terraform").join(version).join("bin/terraform");
+                assert!(
+                    path.exists(),
+                    "{} is missing. Run `scripts/dev-setup --terraform {version}` (or `--matrix` for every build) from the repository root.",
+                    path.display()
+                );
+                return path;
+            }
         };
         let path = repo_root().join(".venv/bin").join(name);
         assert!(
@@ -149,6 +161,16 @@ impl Workspace {
         Workspace { dir, terraform, cli_config, env: Vec::new() }
     }
 
+    /// A workspace whose CLI configuration is the given text (for installation methods the enum above
+    /// does not cover, such as a mirror of release zips).
+    pub fn with_cli_config(terraform: Terraform, cli_config: &str) -> Workspace {
+        let dir = tempfile::Builder::new().prefix("tf-accept").tempdir().expect("temp dir");
+        let path = dir.path().join("terraformrc");
+        std::fs::write(&path, cli_config).expect("write CLI config");
+        std::fs::create_dir_all(dir.path().join("config")).expect("config dir");
+        Workspace { dir, terraform, cli_config: path, env: Vec::new() }
+    }
+
     pub fn config_dir(&self) -> PathBuf {
         self.dir.path().join("config")
     }
@@ -225,6 +247,11 @@ impl Workspace {
             .map(|r| r["values"].clone())
             .unwrap_or_else(|| panic!("{address} is not in state"))
     }
+}
+
+/// Terraform's `<os>_<arch>` for this machine, as in release archive names.
+pub fn terraform_platform() -> String {
+    platform()
 }
 
 fn platform() -> String {
@@ -391,4 +418,142 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// ----- Counting writes and reading Terraform's diagnostics (bad-input, concurrency and cancellation tests) -----
+
+/// How many write requests (GraphQL mutations, any operation) the emulator has answered.
+pub fn mutation_count(emulator: &RunningEmulator) -> u64 {
+    emulator.operation_counts().iter().filter(|(key, _)| key.starts_with("mutation.")).map(|(_, n)| n).sum()
+}
+
+/// The emulator's deployments of type `BRANCH`, from its inventory.
+pub fn branch_deployments(emulator: &RunningEmulator) -> Vec<Value> {
+    emulator.inventory()["deployments"]
+        .as_array()
+        .map(|all| all.iter().filter(|d| d["deploymentType"] == "BRANCH").cloned().collect())
+        .unwrap_or_default()
+}
+
+impl Moto {
+    /// Objects in moto that only a write request creates (ECR repositories and images; IAM users, keys,
+    /// policies, roles, groups), by `service.Model`, from `/moto-api/data.json`. Models that moto fills on its
+    /// own (IAM's account summary and AWS-managed policies) are left out, so a fresh moto reports nothing.
+    pub fn created_objects(&self) -> std::collections::BTreeMap<String, usize> {
+        let data: Value = reqwest::blocking::get(format!("{}/moto-api/data.json", self.url()))
+            .and_then(|r| r.json())
+            .expect("moto data.json");
+        let mut found = std::collections::BTreeMap::new();
+        for service in ["ecr", "iam"] {
+            let Some(models) = data[service].as_object() else { continue };
+            for (model, objects) in models {
+                if matches!(model.as_str(), "AccountSummary" | "AWSManagedPolicy") {
+                    continue;
+                }
+                let count = match objects {
+                    Value::Array(items) => items.len(),
+                    Value::Object(items) => items.len(),
+                    _ => 0,
+                };
+                if count > 0 {
+                    found.insert(format!("{service}.{model}"), count);
+                }
+            }
+        }
+        found
+    }
+
+    /// AWS API requests moto has logged (its own `/moto-api/` endpoints left out).
+    pub fn api_requests(&self) -> usize {
+        // Werkzeug's access log: `127.0.0.1 - - [date] "POST / HTTP/1.1" 200 -`.
+        self.log_text().lines().filter(|line| line.contains(" HTTP/1.1\" ") && !line.contains("/moto-api/")).count()
+    }
+}
+
+/// One diagnostic as Terraform prints it with `-no-color`.
+#[derive(Clone, Debug, Default)]
+pub struct TfDiagnostic {
+    /// `Error` or `Warning`.
+    pub severity: String,
+    pub summary: String,
+    /// From `with ADDRESS,`, when Terraform names an object.
+    pub address: Option<String>,
+    /// From `on FILE line N, in CONTEXT:`, e.g. `resource "dagsterbranch_agent" "x"` or `provider "dagsterbranch"`.
+    pub context: Option<String>,
+    /// The configuration line Terraform quotes (without its `N:` prefix).
+    pub source_line: Option<String>,
+    /// Everything after the quoted source.
+    pub detail: String,
+}
+
+impl TfDiagnostic {
+    /// Whether the diagnostic names `attribute`: its quoted source line starts with it (`attribute = …` or
+    /// `attribute {`), its summary mentions it as a word, or its detail quotes it (`"attribute"`, `` `attribute` ``).
+    pub fn names_attribute(&self, attribute: &str) -> bool {
+        let is_word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let starts_with_word = |text: &str| {
+            text.trim_start().strip_prefix(attribute).is_some_and(|rest| !rest.starts_with(is_word_char))
+        };
+        let has_word = |text: &str| {
+            text.match_indices(attribute).any(|(i, _)| {
+                let before = text[..i].chars().next_back();
+                let after = text[i + attribute.len()..].chars().next();
+                !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
+            })
+        };
+        self.source_line.as_deref().is_some_and(starts_with_word)
+            || has_word(&self.summary)
+            || self.detail.contains(&format!("\"{attribute}\""))
+            || self.detail.contains(&format!("`{attribute}`"))
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{}: {} [with {}; in {}; source {:?}] {}",
+            self.severity,
+            self.summary,
+            self.address.as_deref().unwrap_or("-"),
+            self.context.as_deref().unwrap_or("-"),
+            self.source_line.as_deref().unwrap_or(""),
+            self.detail.split_whitespace().collect::<Vec<_>>().join(" ")
+        )
+    }
+}
+
+/// Splits Terraform's `-no-color` output into diagnostics (each starts with `Error: ` or `Warning: ` at the
+/// start of a line, as Terraform prints them when not on a terminal).
+pub fn diagnostics(output: &str) -> Vec<TfDiagnostic> {
+    let mut found: Vec<TfDiagnostic> = Vec::new();
+    let mut in_snippet = false;
+    for line in output.lines() {
+        let header = line.strip_prefix("Error: ").map(|s| ("Error", s)).or_else(|| line.strip_prefix("Warning: ").map(|s| ("Warning", s)));
+        if let Some((severity, summary)) = header {
+            found.push(TfDiagnostic { severity: severity.into(), summary: summary.trim().into(), ..TfDiagnostic::default() });
+            in_snippet = false;
+            continue;
+        }
+        let Some(current) = found.last_mut() else { continue };
+        let trimmed = line.trim();
+        if let Some(address) = trimmed.strip_prefix("with ").and_then(|s| s.strip_suffix(',')) {
+            current.address = Some(address.to_string());
+        } else if trimmed.starts_with("on ") && trimmed.contains(" line ") && current.source_line.is_none() {
+            current.context = trimmed.split_once(", in ").map(|(_, c)| c.trim_end_matches(':').to_string());
+            in_snippet = true;
+        } else if let Some(text) = snippet_line(trimmed).filter(|_| in_snippet && current.source_line.is_none()) {
+            current.source_line = Some(text.to_string());
+        } else if !trimmed.is_empty() && !trimmed.starts_with('├') && !trimmed.starts_with('│') {
+            in_snippet = false;
+            if !current.detail.is_empty() {
+                current.detail.push('\n');
+            }
+            current.detail.push_str(trimmed);
+        }
+    }
+    found
+}
+
+/// The text of a quoted source line, `12:   replicas = -1` → `replicas = -1`.
+fn snippet_line(line: &str) -> Option<&str> {
+    let (number, text) = line.split_once(':')?;
+    (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit())).then(|| text.trim())
 }
