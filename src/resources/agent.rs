@@ -264,6 +264,7 @@ impl AgentResource {
     }
 
     async fn create_owned_token(&self, config: &Configured, state: &mut AgentState) -> Result<(), Diagnostic> {
+        super::ensure_full_deployments_exist(config, &state.owned_scopes().deployments).await?;
         let client = &config.dagster;
         let token = client
             .create_agent_token(Some(&format!("branch deployment agent {}", state.label())))

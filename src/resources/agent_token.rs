@@ -240,6 +240,10 @@ impl Resource for AgentTokenResource {
         };
         let (config, plan) = configured;
         let client = &config.dagster;
+        if let Err(d) = super::ensure_full_deployments_exist(&config, &plan.scopes().deployments).await {
+            diags.push(d);
+            return None;
+        }
         let token = match client.create_agent_token(plan.description.as_deref()).await {
             Ok(token) => token,
             Err(e) => {

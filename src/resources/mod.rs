@@ -55,3 +55,23 @@ pub(crate) async fn check_full_deployment_names(config: &SharedConfig, plan: &Pl
         );
     }
 }
+
+/// Refuses, before anything is created, deployment names that no longer exist (one may have been deleted
+/// since plan): creating a token first would leave it with its default organization-wide access.
+pub(crate) async fn ensure_full_deployments_exist(provider: &crate::provider::Configured, names: &std::collections::BTreeSet<String>) -> Result<(), tfplugin::Diagnostic> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    match provider.unknown_full_deployments(names.iter().map(String::as_str)).await {
+        Some(unknown) if !unknown.is_empty() => Err(tfplugin::Diagnostic::error(
+            "Unknown deployment",
+            format!(
+                "Dagster+ has no full deployment named {}; nothing was created. Full deployments: {}.",
+                unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                provider.known_full_deployments().join(", ")
+            ),
+        )
+        .at(Path::root().attr("deployments"))),
+        _ => Ok(()),
+    }
+}

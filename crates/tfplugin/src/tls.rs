@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
@@ -19,8 +20,6 @@ use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 pub enum TlsError {
     #[error("PLUGIN_CLIENT_CERT does not hold a PEM certificate")]
     NoClientCertificate,
-    #[error("reading PLUGIN_CLIENT_CERT: {0}")]
-    Pem(#[from] std::io::Error),
     #[error("generating the server certificate: {0}")]
     Generate(#[from] rcgen::Error),
     #[error("configuring TLS: {0}")]
@@ -35,9 +34,7 @@ pub struct ServerIdentity {
 
 /// Builds the TLS configuration for a client certificate given in PEM.
 pub fn server_identity(client_cert_pem: &str) -> Result<ServerIdentity, TlsError> {
-    let client_cert = rustls_pemfile::certs(&mut client_cert_pem.as_bytes())
-        .next()
-        .ok_or(TlsError::NoClientCertificate)??;
+    let client_cert = CertificateDer::from_pem_slice(client_cert_pem.as_bytes()).map_err(|_| TlsError::NoClientCertificate)?;
 
     // go-plugin's client checks the server certificate against itself with server name "localhost".
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
