@@ -503,3 +503,83 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Attribute, Schema};
+    use async_trait::async_trait;
+    use pb::provider_server::Provider as _;
+
+    /// Version 1 renamed `title` to `name` and dropped `legacy`.
+    struct Renamed(Schema);
+
+    #[async_trait]
+    impl Resource for Renamed {
+        fn type_name(&self) -> &'static str {
+            "test_renamed"
+        }
+        fn schema(&self) -> &crate::Schema {
+            &self.0
+        }
+        async fn create(&self, _: &Context, planned: &Value, _: &mut Diagnostics) -> Option<Value> {
+            Some(planned.clone())
+        }
+        async fn read(&self, _: &Context, state: &Value, _: &mut Diagnostics) -> Option<Value> {
+            Some(state.clone())
+        }
+        async fn update(&self, _: &Context, _: &Value, planned: &Value, _: &mut Diagnostics) -> Value {
+            planned.clone()
+        }
+        async fn delete(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
+        fn upgrade_state(&self, from_version: i64, mut state: serde_json::Value, _: &mut Diagnostics) -> serde_json::Value {
+            if from_version == 0 {
+                if let Some(object) = state.as_object_mut() {
+                    let title = object.remove("title").unwrap_or_default();
+                    object.insert("name".into(), title);
+                }
+            }
+            state
+        }
+    }
+
+    struct TestProvider(Schema);
+
+    #[async_trait]
+    impl Provider for TestProvider {
+        fn type_name(&self) -> &'static str {
+            "test"
+        }
+        fn schema(&self) -> &Schema {
+            &self.0
+        }
+        async fn configure(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            let schema = Schema::new("renamed").version(1).attribute(Attribute::required("name", Type::String, "name"));
+            vec![Arc::new(Renamed(schema))]
+        }
+    }
+
+    #[tokio::test]
+    async fn old_states_are_upgraded_and_unknown_attributes_dropped() {
+        let service = ProviderService::new(Arc::new(TestProvider(Schema::new("test"))), CancellationToken::new());
+        let request = pb::upgrade_resource_state::Request {
+            type_name: "test_renamed".into(),
+            version: 0,
+            raw_state: Some(pb::RawState { json: br#"{"title":"hello","legacy":true}"#.to_vec(), ..Default::default() }),
+        };
+        let response = service.upgrade_resource_state(Request::new(request)).await.expect("rpc").into_inner();
+        assert!(response.diagnostics.is_empty(), "{:?}", response.diagnostics);
+        let ty = Type::object([("name".to_string(), Type::String)]);
+        let upgraded = cty::msgpack::decode(&response.upgraded_state.expect("state").msgpack, &ty).expect("decode");
+        assert_eq!(upgraded.get("name"), Some(&Value::String("hello".into())));
+    }
+
+    #[tokio::test]
+    async fn unknown_resource_types_are_an_rpc_error() {
+        let service = ProviderService::new(Arc::new(TestProvider(Schema::new("test"))), CancellationToken::new());
+        let request = pb::read_resource::Request { type_name: "test_missing".into(), ..Default::default() };
+        let status = service.read_resource(Request::new(request)).await.expect_err("no such type");
+        assert_eq!(status.code(), tonic::Code::NotFound);
+    }
+}
