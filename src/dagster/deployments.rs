@@ -23,8 +23,9 @@ pub struct FullDeployment {
     pub deployment_name: String,
 }
 
-/// `branchData` of `createOrUpdateBranchDeployment`. Every key is sent, null when unset, as the CLI does.
-#[derive(Clone, Debug, Default, Serialize)]
+/// A branch deployment's git metadata: sent as `branchData` of `createOrUpdateBranchDeployment` (every key,
+/// null when unset, as the CLI does) and read back as `branchDeploymentGitMetadata`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BranchData {
     pub repo_name: String,
@@ -52,17 +53,6 @@ pub struct Commit {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GitMetadata {
-    pub repo_name: String,
-    pub branch_name: String,
-    pub branch_url: Option<String>,
-    pub pull_request_url: Option<String>,
-    pub pull_request_status: Option<String>,
-    pub pull_request_number: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DeploymentName {
     pub deployment_name: String,
 }
@@ -75,7 +65,7 @@ pub struct Deployment {
     pub deployment_type: String,
     pub deployment_status: String,
     pub parent_deployment: Option<DeploymentName>,
-    pub branch_deployment_git_metadata: Option<GitMetadata>,
+    pub branch_deployment_git_metadata: Option<BranchData>,
     pub latest_commit: Option<Commit>,
 }
 

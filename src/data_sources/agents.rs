@@ -77,6 +77,6 @@ impl DataSource for AgentsDataSource {
             tfplugin::encode(&Agents { agents }, &self.schema.value_type())
         }
         .await;
-        result.map_err(|d| diags.push(d)).ok()
+        diags.capture(result)
     }
 }

@@ -135,12 +135,6 @@ impl DataSource for DeploymentsDataSource {
             tfplugin::encode(&filters, &self.schema.value_type())
         }
         .await;
-        match result {
-            Ok(value) => Some(value),
-            Err(d) => {
-                diags.push(d);
-                None
-            }
-        }
+        diags.capture(result)
     }
 }

@@ -260,7 +260,7 @@ fn yaml_value(value: &Json) -> serde_norway::Value {
 
 impl AgentResource {
     fn encode(&self, state: &AgentState, diags: &mut Diagnostics) -> Option<Value> {
-        tfplugin::encode(state, &self.schema.value_type()).map_err(|d| diags.push(d)).ok()
+        diags.capture(tfplugin::encode(state, &self.schema.value_type()))
     }
 
     async fn create_owned_token(&self, config: &Configured, state: &mut AgentState) -> Result<(), Diagnostic> {
@@ -379,13 +379,7 @@ impl Resource for AgentResource {
     }
 
     async fn create(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let (config, plan) = match decode_pair(&self.config, planned) {
-            Ok(pair) => pair,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let (config, plan) = diags.capture(decode_pair(&self.config, planned))?;
         let state = self.converge(ctx, &config, None, &plan, diags).await?;
         self.encode(&state, diags)
     }

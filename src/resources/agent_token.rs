@@ -231,13 +231,7 @@ impl Resource for AgentTokenResource {
     }
 
     async fn create(&self, _ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let configured = match self.client().and_then(|c| tfplugin::decode::<AgentTokenState>(planned).map(|p| (c, p))) {
-            Ok(pair) => pair,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let configured = diags.capture(self.client().and_then(|c| tfplugin::decode::<AgentTokenState>(planned).map(|p| (c, p))))?;
         let (config, plan) = configured;
         let client = &config.dagster;
         if let Err(d) = super::ensure_full_deployments_exist(&config, &plan.scopes().deployments).await {

@@ -729,13 +729,7 @@ impl Resource for DeploymentResource {
     }
 
     async fn create(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let (config, plan) = match decode_pair(&self.config, planned) {
-            Ok(pair) => pair,
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        };
+        let (config, plan) = diags.capture(decode_pair(&self.config, planned))?;
         let state = self.converge(ctx, &config, None, &plan, diags).await?;
         self.encode(&state, diags)
     }

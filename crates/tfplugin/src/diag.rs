@@ -54,6 +54,17 @@ impl Diagnostics {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
+    /// The value of `result`, or `None` with its diagnostic recorded.
+    pub fn capture<T>(&mut self, result: Result<T, Diagnostic>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(diagnostic) => {
+                self.push(diagnostic);
+                None
+            }
+        }
+    }
+
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }

@@ -84,12 +84,7 @@ fn identity_data(resource: &dyn Resource, state: &Value, diags: &mut Diagnostics
         return None;
     }
     let identity = resource.identity(state).filter(Value::is_wholly_known)?;
-    collect(encode(&identity, &schema.value_type()), diags).map(|v| pb::ResourceIdentityData { identity_data: Some(v) })
-}
-
-/// Collects a decode/encode failure into the diagnostics and yields `None`.
-fn collect<T>(result: Result<T, Diagnostic>, diags: &mut Diagnostics) -> Option<T> {
-    result.map_err(|d| diags.push(d)).ok()
+    diags.capture(encode(&identity, &schema.value_type())).map(|v| pb::ResourceIdentityData { identity_data: Some(v) })
 }
 
 /// Drops attributes a state holds that the current schema no longer has; otherwise a removed attribute
@@ -175,7 +170,7 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let schema = self.provider.schema();
         let mut diags = Diagnostics::new();
-        if let Some(config) = collect(decode(request.config.as_ref(), &schema.value_type()), &mut diags) {
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
             self.provider.validate(&config, &mut diags);
         }
@@ -190,7 +185,7 @@ impl pb::provider_server::Provider for ProviderService {
         let resource = self.resource(&request.type_name)?;
         let mut diags = Diagnostics::new();
         let schema = resource.schema();
-        if let Some(config) = collect(decode(request.config.as_ref(), &schema.value_type()), &mut diags) {
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
             resource.validate(&config, &mut diags);
         }
@@ -227,10 +222,10 @@ impl pb::provider_server::Provider for ProviderService {
                     }
                     prune_to_type(&mut json, &ty);
                     let bytes = serde_json::to_vec(&json).unwrap_or_default();
-                    let value = collect(cty::json::decode(&bytes, &ty).map_err(|e| {
+                    let value = diags.capture(cty::json::decode(&bytes, &ty).map_err(|e| {
                         Diagnostic::error("Stored state does not match the schema", e.to_string())
-                    }), &mut diags);
-                    value.and_then(|v| collect(encode(&v, &ty), &mut diags))
+                    }));
+                    value.and_then(|v| diags.capture(encode(&v, &ty)))
                 }
             }
         };
@@ -244,7 +239,7 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let mut diags = Diagnostics::new();
         let span = info_span!("ConfigureProvider", terraform_version = %request.terraform_version);
-        if let Some(config) = collect(decode(request.config.as_ref(), &self.provider.schema().value_type()), &mut diags) {
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &self.provider.schema().value_type())) {
             self.provider.configure(&self.context(), &config, &mut diags).instrument(span).await;
         }
         Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.into_proto() }))
@@ -257,13 +252,13 @@ impl pb::provider_server::Provider for ProviderService {
         let mut diags = Diagnostics::new();
         let mut new_state = None;
         let mut new_identity = None;
-        if let Some(state) = collect(decode(request.current_state.as_ref(), &ty), &mut diags) {
+        if let Some(state) = diags.capture(decode(request.current_state.as_ref(), &ty)) {
             let span = info_span!("ReadResource", resource = resource.type_name());
             let read = resource.read(&self.context(), &state, &mut diags).instrument(span).await;
             // On a failed read keep the prior state: the object may well still exist.
             let value = if diags.has_errors() { state } else { read.unwrap_or(Value::Null) };
             new_identity = identity_data(resource.as_ref(), &value, &mut diags);
-            new_state = collect(encode(&value, &ty), &mut diags);
+            new_state = diags.capture(encode(&value, &ty));
         }
         Ok(Response::new(pb::read_resource::Response {
             new_state,
@@ -284,9 +279,9 @@ impl pb::provider_server::Provider for ProviderService {
         let ty = schema.value_type();
         let mut diags = Diagnostics::new();
         let values = (
-            collect(decode(request.prior_state.as_ref(), &ty), &mut diags),
-            collect(decode(request.proposed_new_state.as_ref(), &ty), &mut diags),
-            collect(decode(request.config.as_ref(), &ty), &mut diags),
+            diags.capture(decode(request.prior_state.as_ref(), &ty)),
+            diags.capture(decode(request.proposed_new_state.as_ref(), &ty)),
+            diags.capture(decode(request.config.as_ref(), &ty)),
         );
         let (Some(prior), Some(proposed), Some(config)) = values else {
             return Ok(Response::new(pb::plan_resource_change::Response { diagnostics: diags.into_proto(), ..Default::default() }));
@@ -298,7 +293,7 @@ impl pb::provider_server::Provider for ProviderService {
             resource.modify_plan(&self.context(), &mut plan, &mut diags).instrument(span).await;
         }
         let planned_identity = identity_data(resource.as_ref(), &plan.planned, &mut diags).or(request.prior_identity);
-        let planned_state = collect(encode(&plan.planned, &ty), &mut diags);
+        let planned_state = diags.capture(encode(&plan.planned, &ty));
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state,
             requires_replace: plan.requires_replace.iter().map(path_to_proto).collect(),
@@ -317,8 +312,8 @@ impl pb::provider_server::Provider for ProviderService {
         let resource = self.resource(&request.type_name)?;
         let ty = resource.schema().value_type();
         let mut diags = Diagnostics::new();
-        let prior = collect(decode(request.prior_state.as_ref(), &ty), &mut diags);
-        let planned = collect(decode(request.planned_state.as_ref(), &ty), &mut diags);
+        let prior = diags.capture(decode(request.prior_state.as_ref(), &ty));
+        let planned = diags.capture(decode(request.planned_state.as_ref(), &ty));
         let (Some(prior), Some(planned)) = (prior, planned) else {
             return Ok(Response::new(pb::apply_resource_change::Response { diagnostics: diags.into_proto(), ..Default::default() }));
         };
@@ -339,7 +334,7 @@ impl pb::provider_server::Provider for ProviderService {
         .await;
         debug!(resource = resource.type_name(), errors = diags.has_errors(), "apply finished");
         let new_identity = identity_data(resource.as_ref(), &new_state, &mut diags);
-        let new_state = collect(encode(&new_state, &ty), &mut diags);
+        let new_state = diags.capture(encode(&new_state, &ty));
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private: request.planned_private,
@@ -361,7 +356,7 @@ impl pb::provider_server::Provider for ProviderService {
         let given_identity = request.identity.as_ref().and_then(|i| i.identity_data.as_ref());
         let state = match (resource.identity_schema(), given_identity) {
             (Some(schema), Some(data)) if request.id.is_empty() => {
-                match collect(decode(Some(data), &schema.value_type()), &mut diags) {
+                match diags.capture(decode(Some(data), &schema.value_type())) {
                     Some(identity) => resource.import_by_identity(&self.context(), &identity, &mut diags).instrument(span).await,
                     None => None,
                 }
@@ -371,7 +366,7 @@ impl pb::provider_server::Provider for ProviderService {
         let imported_resources = state
             .and_then(|s| {
                 let identity = identity_data(resource.as_ref(), &s, &mut diags).or_else(|| request.identity.clone());
-                collect(encode(&s, &ty), &mut diags).map(|state| (state, identity))
+                diags.capture(encode(&s, &ty)).map(|state| (state, identity))
             })
             .map(|(state, identity)| pb::import_resource_state::ImportedResource {
                 type_name: request.type_name.clone(),
@@ -400,11 +395,9 @@ impl pb::provider_server::Provider for ProviderService {
         let ty = schema.value_type();
         let mut diags = Diagnostics::new();
         let raw = request.raw_identity.unwrap_or_default();
-        let upgraded_identity = collect(
-            cty::json::decode(&raw.json, &ty).map_err(|e| Diagnostic::error("Stored identity does not match the schema", e.to_string())),
-            &mut diags,
-        )
-        .and_then(|v| collect(encode(&v, &ty), &mut diags))
+        let upgraded_identity = diags
+            .capture(cty::json::decode(&raw.json, &ty).map_err(|e| Diagnostic::error("Stored identity does not match the schema", e.to_string())))
+            .and_then(|v| diags.capture(encode(&v, &ty)))
         .map(|v| pb::ResourceIdentityData { identity_data: Some(v) });
         Ok(Response::new(pb::upgrade_resource_identity::Response { upgraded_identity, diagnostics: diags.into_proto() }))
     }
@@ -417,7 +410,7 @@ impl pb::provider_server::Provider for ProviderService {
         let data_source = self.data_source(&request.type_name)?;
         let schema = data_source.schema();
         let mut diags = Diagnostics::new();
-        if let Some(config) = collect(decode(request.config.as_ref(), &schema.value_type()), &mut diags) {
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
             data_source.validate(&config, &mut diags);
         }
@@ -433,10 +426,10 @@ impl pb::provider_server::Provider for ProviderService {
         let ty = data_source.schema().value_type();
         let mut diags = Diagnostics::new();
         let mut state = None;
-        if let Some(config) = collect(decode(request.config.as_ref(), &ty), &mut diags) {
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &ty)) {
             let span = info_span!("ReadDataSource", data_source = data_source.type_name());
             let value = data_source.read(&self.context(), &config, &mut diags).instrument(span).await;
-            state = value.and_then(|v| collect(encode(&v, &ty), &mut diags));
+            state = value.and_then(|v| diags.capture(encode(&v, &ty)));
         }
         Ok(Response::new(pb::read_data_source::Response { state, diagnostics: diags.into_proto(), ..Default::default() }))
     }
@@ -449,7 +442,7 @@ impl pb::provider_server::Provider for ProviderService {
         let list = self.list_resource(&request.type_name)?;
         let schema = list.schema();
         let mut diags = Diagnostics::new();
-        if let Some(config) = collect(decode(request.config.as_ref(), &schema.value_type()), &mut diags) {
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
             list.validate(&config, &mut diags);
         }
@@ -470,7 +463,7 @@ impl pb::provider_server::Provider for ProviderService {
         let state_type = resource.schema().value_type();
         let mut diags = Diagnostics::new();
         let mut events = Vec::new();
-        if let Some(config) = collect(decode(request.config.as_ref(), &list.schema().value_type()), &mut diags) {
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &list.schema().value_type())) {
             let span = info_span!("ListResource", resource = list.type_name());
             let found = list
                 .list(&self.context(), &config, request.include_resource_object, request.limit, &mut diags)
@@ -478,9 +471,9 @@ impl pb::provider_server::Provider for ProviderService {
                 .await;
             for object in found {
                 let mut event_diags = Diagnostics::new();
-                let identity = collect(encode(&object.identity, &identity_type), &mut event_diags);
+                let identity = event_diags.capture(encode(&object.identity, &identity_type));
                 let resource_object = match (request.include_resource_object, &object.state) {
-                    (true, Some(state)) => collect(encode(state, &state_type), &mut event_diags),
+                    (true, Some(state)) => event_diags.capture(encode(state, &state_type)),
                     _ => None,
                 };
                 events.push(Ok(pb::list_resource::Event {
