@@ -1,6 +1,8 @@
 //! Under injected faults (a seeded 20% of Dagster+ requests failing with 503, 429 + Retry-After or a
 //! connection reset, plus creates whose response is dropped after they were committed), applies converge
-//! within two runs and what exists in the emulator is exactly what the state records.
+//! within two runs and what exists in the emulator is exactly what the state records. The same holds for a
+//! registry whose AWS calls go through a TCP fault proxy in front of moto (connections reset, or answered
+//! by moto with the answer thrown away), where the SDK's own retries repeat non-idempotent creates.
 
 mod support;
 
@@ -11,9 +13,11 @@ use serde_json::Value;
 use support::*;
 
 const DEPLOYMENTS: usize = 10;
+const REPOSITORY: &str = "dagster/faults";
 
-fn configuration(emulator: &dagster_plus_emulator::RunningEmulator) -> String {
-    let mut config = provider_block(emulator);
+fn configuration(emulator: &dagster_plus_emulator::RunningEmulator, aws_endpoint: &str) -> String {
+    let mut config = provider_block_with_aws(emulator, aws_endpoint);
+    config.push_str(&format!("\nresource \"dagsterbranch_registry\" \"ci\" {{\n  name = \"{REPOSITORY}\"\n  tags = {{ team = \"data\" }}\n}}\n"));
     config.push_str("\nresource \"dagsterbranch_agent\" \"bd\" {\n  label = \"faulty-agent\"\n}\n");
     config.push_str(&format!(
         r#"
@@ -56,8 +60,14 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
     for fault in faults {
         emulator.inject_fault(fault).expect("fault plan");
     }
-    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
-    ws.write(&configuration(&emulator));
+    // AWS side: 18% of connections broken, and the first response of each non-idempotent create thrown
+    // away after moto committed it, so every ambiguous create path runs each time.
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(moto.addr(), ProxyFaults { reset: 0.08, drop_response: 0.10, seed: 21 });
+    proxy.drop_next_response(&["CreateRepository", "CreateUser", "CreateAccessKey"]);
+    let mut ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    ws.write(&configuration(&emulator, &proxy.url()));
 
     let mut applies = 0;
     loop {
@@ -72,6 +82,8 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
     assert_eq!(plan.code, 0, "not converged after {applies} apply(s):\n{}", plan.stdout);
     let report = emulator.faults();
     emulator.clear_faults();
+    let aws_report = proxy.report();
+    drop(proxy);
 
     // What the state says exists…
     let resources = ws.state_resources();
@@ -96,12 +108,26 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
         .collect();
     let location_counts: Vec<usize> = branch_deployments.iter().map(|d| d["locations"].as_array().map_or(0, Vec::len)).collect();
 
+    // The registry: state against moto's whole ECR and IAM inventory.
+    let registry = resources.iter().find(|r| r["type"] == "dagsterbranch_registry").expect("registry in state");
+    let registry = &registry["values"];
+    let text = |attribute: &str| registry[attribute].as_str().unwrap_or_else(|| panic!("registry `{attribute}` missing: {registry}")).to_string();
+    let (user, key) = (text("user_name"), text("access_key_id"));
+    assert_eq!(registry["tags"], serde_json::json!({ "team": "data" }), "the ownership marker stays out of `tags`");
+    let aws = moto.aws_inventory();
+    let aws_orphans = aws.repositories.iter().filter(|r| **r != REPOSITORY).count()
+        + aws.users.iter().filter(|u| **u != user).count()
+        + aws.keys.iter().filter(|(_, k)| *k != key).count();
+    let aws_missing = usize::from(!aws.repositories.iter().any(|r| r == REPOSITORY))
+        + usize::from(!aws.users.contains(&user))
+        + usize::from(!aws.keys.contains(&(user.clone(), key.clone())));
+
     let orphans = remote_deployments.difference(&state_deployments).count() + live_tokens.iter().filter(|t| **t != state_token).count();
     let missing = state_deployments.difference(&remote_deployments).count();
     let duplicates = branch_deployments.len() - remote_deployments.len() + live_tokens.len().saturating_sub(1);
     let injected: u64 = report.injected.values().sum();
     println!(
-        "faults injected: {injected} {:?}; applies needed: {applies}; duplicates: {duplicates}; orphans: {orphans}; missing: {missing}",
+        "faults injected: {injected} {:?}; aws faults: {aws_report}; applies needed: {applies}; duplicates: {duplicates}; orphans: {orphans}; missing: {missing}; aws orphans: {aws_orphans}; aws missing: {aws_missing}",
         report.injected
     );
     assert!(injected >= 20, "too few faults fired to mean anything: {:?}", report.injected);
@@ -110,4 +136,10 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
     assert_eq!((duplicates, orphans, missing), (0, 0, 0));
     assert_eq!(live_tokens, vec![state_token]);
     assert!(location_counts.iter().all(|&n| n == 2), "every deployment has exactly its two locations: {location_counts:?}");
+    assert_eq!(aws_report.targeted, 3, "every targeted create lost its response: {aws_report}");
+    assert!(aws_report.reset + aws_report.dropped_response >= 6, "too few AWS faults fired to mean anything: {aws_report}");
+    assert_eq!(aws.repositories, vec![REPOSITORY.to_string()], "exactly one repository: {aws:?}");
+    assert_eq!(aws.users, vec![user.clone()], "exactly one IAM user: {aws:?}");
+    assert_eq!(aws.keys, vec![(user, key)], "exactly one access key, the one in state: {aws:?}");
+    assert_eq!((aws_orphans, aws_missing), (0, 0));
 }

@@ -242,7 +242,12 @@ fn create_drift_rotation_import_destroy() {
     assert_eq!(state["registry_id"], MOTO_ACCOUNT);
     assert_eq!(state["registry_host"], format!("{MOTO_ACCOUNT}.dkr.ecr.{MOTO_REGION}.amazonaws.com"));
     let tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(repository.repository_arn().unwrap()).send()).unwrap();
-    assert_eq!(tags.tags().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(), vec![("team", "data")]);
+    // The configured tags plus the provider's ownership marker (which the `tags` attribute never shows).
+    assert_eq!(
+        tags.tags().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(),
+        vec![("dagsterbranch:registry", "dagster/branch-app"), ("team", "data")]
+    );
+    assert_eq!(state["tags"], json!({ "team": "data" }));
     let lifecycle = aws.run(aws.ecr.get_lifecycle_policy().repository_name("dagster/branch-app").send()).unwrap();
     let rules: Value = serde_json::from_str(lifecycle.lifecycle_policy_text().unwrap()).unwrap();
     assert_eq!(rules["rules"][0]["selection"]["tagStatus"], "untagged");
@@ -309,7 +314,8 @@ fn create_drift_rotation_import_destroy() {
     let repository = aws.repository("dagster/branch-app").unwrap();
     assert_eq!(repository.image_tag_mutability().map(|m| m.as_str()), Some("MUTABLE"));
     let tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(repository.repository_arn().unwrap()).send()).unwrap();
-    assert_eq!(tags.tags().len(), 2);
+    let keys: BTreeSet<&str> = tags.tags().iter().map(|t| t.key()).collect();
+    assert_eq!(keys, BTreeSet::from(["dagsterbranch:registry", "env", "team"]), "tag changes keep the marker");
     let lifecycle = aws.run(aws.ecr.get_lifecycle_policy().repository_name("dagster/branch-app").send()).unwrap();
     assert_eq!(lifecycle.lifecycle_policy_text(), state["lifecycle_policy_json"].as_str());
 
@@ -480,6 +486,75 @@ fn failed_create_is_recorded_and_repaired_with_terraform_1_0() {
     assert!(aws.user("ci-pusher").is_none());
 }
 
+/// The SDK repeats a create whose response was lost after AWS committed it. The provider adopts only what
+/// carries its own ownership marker and deletes keys whose secret it never received, in rotation too, where
+/// the lost key takes the second slot and the repeat meets `LimitExceeded`. Someone else's user, even one
+/// with another registry's marker, stays a conflict.
+#[test]
+fn lost_create_responses_are_adopted_not_duplicated() {
+    const MARKER: &str = "dagsterbranch:registry";
+    let moto = Moto::start();
+    let aws = Aws::root(&moto);
+    let proxy = FaultProxy::start(moto.addr(), ProxyFaults::NONE);
+    let mut ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    let log = ws.dir.path().join("terraform.log");
+    ws.env("TF_LOG_PROVIDER", "info");
+    ws.env("TF_LOG_PATH", &path_str(&log));
+    let lines = |needle: &str| std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.contains(needle)).count();
+    const LOST_KEY: &str = "whose secret was never received";
+    let config = |rotation: &str| {
+        registry_config(&proxy.url(), &format!("  name = \"dagster/lost\"\n  tags = {{ team = \"data\" }}\n  key_rotation = \"{rotation}\"\n"))
+    };
+
+    proxy.drop_next_response(&["CreateRepository", "CreateUser", "CreateAccessKey"]);
+    ws.write(&config("1"));
+    ws.apply();
+    assert_eq!(proxy.report().targeted, 3, "{}", proxy.report());
+    assert_eq!(lines("adopting the ECR repository"), 1, "the repeated CreateRepository met the lost attempt's repository");
+    assert_eq!(lines("adopting the IAM user"), 1, "the repeated CreateUser met the lost attempt's user");
+    assert_eq!(lines(LOST_KEY), 1, "the lost attempt's key is deleted");
+    let state = assert_consistent(&ws, &aws, "after creates whose responses were lost");
+    assert_eq!(state["tags"], json!({ "team": "data" }), "the marker stays out of `tags`");
+    let user_name = state_str(&state, "user_name");
+    let user_tags = aws.run(aws.iam.list_user_tags().user_name(&user_name).send()).expect("ListUserTags");
+    assert!(user_tags.tags().iter().any(|t| t.key() == MARKER && t.value() == "dagster/lost"), "{:?}", user_tags.tags());
+    let repository_tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(state_str(&state, "repository_arn")).send()).expect("tags");
+    assert!(repository_tags.tags().iter().any(|t| t.key() == MARKER && t.value() == "dagster/lost"), "{:?}", repository_tags.tags());
+    key_works(&moto, &state);
+
+    // Tag changes keep the marker.
+    ws.write(&config("1").replace("team = \"data\"", "team = \"ml\""));
+    ws.apply();
+    let user_tags = aws.run(aws.iam.list_user_tags().user_name(&user_name).send()).expect("ListUserTags");
+    assert!(user_tags.tags().iter().any(|t| t.key() == MARKER), "{:?}", user_tags.tags());
+    let repository_tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(state_str(&state, "repository_arn")).send()).expect("tags");
+    assert!(repository_tags.tags().iter().any(|t| t.key() == MARKER), "{:?}", repository_tags.tags());
+    assert_consistent(&ws, &aws, "after a tag change");
+
+    proxy.drop_next_response(&["CreateAccessKey"]);
+    ws.write(&config("2").replace("team = \"data\"", "team = \"ml\""));
+    ws.apply();
+    assert_eq!(proxy.report().targeted, 4, "{}", proxy.report());
+    // The lost key took the second slot, so the repeat met `LimitExceeded`; that key made room.
+    assert_eq!(lines(LOST_KEY), 2, "the key of the lost rotation attempt is deleted");
+    let rotated = assert_consistent(&ws, &aws, "after a rotation whose create response was lost");
+    assert_ne!(rotated["access_key_id"], state["access_key_id"]);
+    key_works(&moto, &rotated);
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(moto.aws_inventory(), AwsInventory::default(), "destroy leaves nothing");
+
+    // A user another registry made: the marker names that registry, so it is not adopted.
+    let tag = aws_sdk_iam::types::Tag::builder().key(MARKER).value("dagster/elsewhere").build().expect("tag");
+    aws.run(aws.iam.create_user().user_name(&user_name).tags(tag).send()).expect("CreateUser");
+    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(run.code, 1, "apply should fail:\n{}", run.describe());
+    let message = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(message.contains("already exists and was not created by this provider for `dagster/lost`"), "{}", run.stderr);
+    assert!(ws.state_attributes(ADDRESS)["user_arn"].is_null(), "the other registry's user is not claimed");
+}
+
 #[test]
 fn plan_time_validation_names_the_attribute() {
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
@@ -505,6 +580,11 @@ resource "dagsterbranch_registry" "bad_user" {{
   }}
 }}
 
+resource "dagsterbranch_registry" "reserved_tag" {{
+  name = "dagster/reserved"
+  tags = {{ "dagsterbranch:registry" = "dagster/other" }}
+}}
+
 resource "dagsterbranch_registry" "bad_lifecycle" {{
   name = "dagster/lifecycle"
   tags = {{ "aws:owner" = "me" }}
@@ -525,6 +605,7 @@ resource "dagsterbranch_registry" "bad_lifecycle" {{
         "`has space` contains ` `",
         "`nopath` is not an IAM path",
         "`aws:` prefix",
+        "`dagsterbranch:` prefix",
         "Invalid value for `keep_last_images`",
     ] {
         assert!(run.stderr.contains(expected), "missing {expected:?} in:\n{}", run.stderr);

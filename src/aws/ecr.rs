@@ -8,6 +8,7 @@ use aws_sdk_ecr::Client;
 use tracing::info;
 
 use super::error::{required, Context, Error, Result};
+use super::owner::{self, Origin};
 
 /// A repository as ECR reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,7 +59,10 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
         .collect()
 }
 
-pub async fn create(client: &Client, spec: &RepositorySpec<'_>) -> Result<Repository> {
+/// Creates the repository, tagged with the marker naming it. When the name is taken, a repository carrying
+/// that marker is adopted: it was made by an earlier attempt whose response was lost (the SDK retried the
+/// create after a network error). Anyone else's repository stays a conflict.
+pub async fn create(client: &Client, spec: &RepositorySpec<'_>) -> Result<(Repository, Origin)> {
     let mut encryption = EncryptionConfiguration::builder().encryption_type(EncryptionType::from(spec.encryption_type));
     if let Some(key) = spec.kms_key {
         encryption = encryption.kms_key(key);
@@ -69,21 +73,31 @@ pub async fn create(client: &Client, spec: &RepositorySpec<'_>) -> Result<Reposi
         .image_tag_mutability(ImageTagMutability::from(spec.tag_mutability))
         .image_scanning_configuration(ImageScanningConfiguration::builder().scan_on_push(spec.scan_on_push).build())
         .encryption_configuration(encryption.build().map_err(|e| Error::Request(e.to_string()))?)
-        .set_tags(Some(tag_list(spec.tags)?))
+        .set_tags(Some(tag_list(&owner::marked(spec.tags, spec.name))?))
         .send()
         .await
         .op("ecr:CreateRepository");
     let response = match response {
-        Err(e) if e.is("RepositoryAlreadyExistsException") => {
-            return Err(Error::Conflict(format!(
-                "an ECR repository named `{}` already exists. Import it (`terraform import <address> {}`) or choose another name.",
-                spec.name, spec.name
-            )))
-        }
+        Err(e) if e.is("RepositoryAlreadyExistsException") => return adopt(client, spec.name).await.map(|r| (r, Origin::Adopted)),
         other => other?,
     };
     let repository = Repository::from_api(required(response.repository(), "ecr:CreateRepository", "repository")?, "ecr:CreateRepository")?;
     info!(name = spec.name, arn = %repository.arn, "ECR repository created");
+    Ok((repository, Origin::Created))
+}
+
+async fn adopt(client: &Client, name: &str) -> Result<Repository> {
+    let conflict = || {
+        Error::Conflict(format!(
+            "an ECR repository named `{name}` already exists and was not created by this provider for this registry. Import it (`terraform import <address> {name}`) or choose another name."
+        ))
+    };
+    // Gone again in between: someone else's, deleted concurrently; the next apply creates it.
+    let repository = describe(client, name).await?.ok_or_else(conflict)?;
+    if !owner::owned_by(&all_tags(client, &repository.arn).await?, name) {
+        return Err(conflict());
+    }
+    info!(name, arn = %repository.arn, "adopting the ECR repository an earlier attempt of this provider created (its response was lost)");
     Ok(repository)
 }
 
@@ -125,24 +139,24 @@ pub async fn set_scan_on_push(client: &Client, name: &str, scan_on_push: bool) -
     Ok(())
 }
 
-pub async fn tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String>> {
+async fn all_tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String>> {
     let output = client.list_tags_for_resource().resource_arn(arn).send().await.op("ecr:ListTagsForResource")?;
     Ok(output.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
 }
 
-/// Makes the repository's tags `desired`, given that they are `current` now.
-pub async fn update_tags(
-    client: &Client,
-    arn: &str,
-    current: &BTreeMap<String, String>,
-    desired: &BTreeMap<String, String>,
-) -> Result<()> {
-    let removed: Vec<String> = current.keys().filter(|k| !desired.contains_key(*k)).cloned().collect();
+/// The repository's tags as the `tags` attribute shows them: without the provider's own keys.
+pub async fn tags(client: &Client, arn: &str) -> Result<BTreeMap<String, String>> {
+    Ok(owner::user_tags(all_tags(client, arn).await?))
+}
+
+/// Makes the repository's tags `desired` plus the ownership marker, reading the current ones first.
+/// Provider-owned keys are never removed.
+pub async fn set_tags(client: &Client, arn: &str, desired: &BTreeMap<String, String>, registry: &str) -> Result<()> {
+    let current = all_tags(client, arn).await?;
+    let (removed, changed) = owner::tag_changes(&current, desired, registry);
     if !removed.is_empty() {
         client.untag_resource().resource_arn(arn).set_tag_keys(Some(removed)).send().await.op("ecr:UntagResource")?;
     }
-    let changed: BTreeMap<String, String> =
-        desired.iter().filter(|(k, v)| current.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if !changed.is_empty() {
         client.tag_resource().resource_arn(arn).set_tags(Some(tag_list(&changed)?)).send().await.op("ecr:TagResource")?;
     }

@@ -40,6 +40,12 @@ impl ApiError {
         ApiError { operation, code: None, status: None, detail: format!("the response has no {field}") }
     }
 
+    /// A read that found nothing where a just-created object must be: `NoSuchEntity`, so create paths retry
+    /// it as propagation lag.
+    pub fn not_found(operation: &'static str, what: &str) -> Self {
+        ApiError { operation, code: Some("NoSuchEntity".to_string()), status: None, detail: format!("no {what} (not visible yet)") }
+    }
+
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }

@@ -12,7 +12,9 @@ use tfplugin::Context as OpContext;
 use tracing::{info, warn};
 
 use super::error::{required, ApiError, Context, Error, Result};
+use super::owner::{self, Origin};
 use super::policy::{url_decode, POLICY_NAME};
+use super::retry;
 use crate::secret::Secret;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,18 +51,41 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
         .collect()
 }
 
-pub async fn create_user(client: &Client, name: &str, path: &str, tags: &BTreeMap<String, String>) -> Result<User> {
-    let response = client.create_user().user_name(name).path(path).set_tags(Some(tag_list(tags)?)).send().await.op("iam:CreateUser");
+/// Creates the user, tagged with the marker naming `registry`. When the name is taken, a user carrying that
+/// marker is adopted: it was made by an earlier attempt whose response was lost (the SDK retried the create
+/// after a network error). Anyone else's user stays a conflict.
+pub async fn create_user(
+    ctx: &OpContext,
+    client: &Client,
+    name: &str,
+    path: &str,
+    tags: &BTreeMap<String, String>,
+    registry: &str,
+) -> Result<(User, Origin)> {
+    let tags = tag_list(&owner::marked(tags, registry))?;
+    let response = client.create_user().user_name(name).path(path).set_tags(Some(tags)).send().await.op("iam:CreateUser");
     let output = match response {
-        Err(e) if e.is("EntityAlreadyExists") => {
-            return Err(Error::Conflict(format!(
-                "an IAM user named `{name}` already exists. The provider does not take over existing users: delete it, import the registry with `<repository>:{name}`, or set `user.name` to another name."
-            )))
-        }
+        Err(e) if e.is("EntityAlreadyExists") => return adopt_user(ctx, client, name, registry).await.map(|u| (u, Origin::Adopted)),
         other => other?,
     };
     let user = User::from_api(required(output.user(), "iam:CreateUser", "User")?);
     info!(user = %user.name, arn = %user.arn, "IAM user created");
+    Ok((user, Origin::Created))
+}
+
+async fn adopt_user(ctx: &OpContext, client: &Client, name: &str, registry: &str) -> Result<User> {
+    // IAM just said the user exists, so `NoSuchEntity` here is propagation lag.
+    let tags = retry::after_create(ctx, "iam:ListUserTags", || user_tags(client, name)).await?;
+    if !owner::owned_by(&tags, registry) {
+        return Err(Error::Conflict(format!(
+            "an IAM user named `{name}` already exists and was not created by this provider for `{registry}`. The provider does not take over existing users: delete it, import the registry with `<repository>:{name}`, or set `user.name` to another name."
+        )));
+    }
+    let user = retry::after_create(ctx, "iam:GetUser", || async {
+        get_user(client, name).await?.ok_or_else(|| ApiError::not_found("iam:GetUser", "User"))
+    })
+    .await?;
+    info!(user = %user.name, arn = %user.arn, registry, "adopting the IAM user an earlier attempt of this provider created (its response was lost)");
     Ok(user)
 }
 
@@ -73,9 +98,23 @@ pub async fn get_user(client: &Client, name: &str) -> std::result::Result<Option
     }
 }
 
-/// Renames the user or moves it to another path; its keys and policies stay.
-pub async fn update_user(client: &Client, name: &str, new_name: &str, new_path: &str) -> std::result::Result<(), ApiError> {
-    client.update_user().user_name(name).new_user_name(new_name).new_path(new_path).send().await.op("iam:UpdateUser")?;
+/// Renames the user or moves it to another path; its keys and policies stay. A retried rename whose first
+/// attempt went through meets `NoSuchEntity` for the old name: the user under the new name and path with
+/// this registry's marker is that first attempt's result.
+pub async fn update_user(client: &Client, name: &str, new_name: &str, new_path: &str, registry: &str) -> Result<()> {
+    match client.update_user().user_name(name).new_user_name(new_name).new_path(new_path).send().await.op("iam:UpdateUser") {
+        Ok(_) => {}
+        Err(e) if e.is_no_such_entity() && name != new_name => {
+            let done = match get_user(client, new_name).await? {
+                Some(user) if user.path == new_path => owner::owned_by(&user_tags(client, new_name).await?, registry),
+                _ => false,
+            };
+            if !done {
+                return Err(e.into());
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
     info!(from = name, to = new_name, path = new_path, "IAM user updated");
     Ok(())
 }
@@ -85,16 +124,14 @@ pub async fn user_tags(client: &Client, name: &str) -> std::result::Result<BTree
     Ok(tags.into_iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
 }
 
-/// Makes the user's tags `desired`, reading the current ones first (IAM may have dropped them, as some
-/// emulators do on rename).
-pub async fn set_user_tags(client: &Client, name: &str, desired: &BTreeMap<String, String>) -> Result<()> {
+/// Makes the user's tags `desired` plus the ownership marker, reading the current ones first (IAM may have
+/// dropped them, as some emulators do on rename). Provider-owned keys are never removed.
+pub async fn set_user_tags(client: &Client, name: &str, desired: &BTreeMap<String, String>, registry: &str) -> Result<()> {
     let current = user_tags(client, name).await?;
-    let removed: Vec<String> = current.keys().filter(|k| !desired.contains_key(*k)).cloned().collect();
+    let (removed, changed) = owner::tag_changes(&current, desired, registry);
     if !removed.is_empty() {
         client.untag_user().user_name(name).set_tag_keys(Some(removed)).send().await.op("iam:UntagUser")?;
     }
-    let changed: BTreeMap<String, String> =
-        desired.iter().filter(|(k, v)| current.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     if !changed.is_empty() {
         client.tag_user().user_name(name).set_tags(Some(tag_list(&changed)?)).send().await.op("iam:TagUser")?;
     }
@@ -123,13 +160,52 @@ pub async fn push_policy(client: &Client, user: &str) -> std::result::Result<Opt
     }
 }
 
-pub async fn create_access_key(client: &Client, user: &str) -> std::result::Result<NewAccessKey, ApiError> {
+async fn create_access_key(client: &Client, user: &str) -> std::result::Result<NewAccessKey, ApiError> {
     let output = client.create_access_key().user_name(user).send().await.op("iam:CreateAccessKey")?;
     let Some(key) = output.access_key() else {
         return Err(ApiError::missing("iam:CreateAccessKey", "AccessKey"));
     };
     info!(user, access_key_id = key.access_key_id(), "access key created");
     Ok(NewAccessKey { id: key.access_key_id().to_string(), secret: Secret::new(key.secret_access_key()) })
+}
+
+/// How often `CreateAccessKey` is tried again after `LimitExceeded` freed a slot.
+const KEY_ATTEMPTS: u32 = 3;
+
+/// Creates a key for a user whose only wanted key is `keep` (the state's). The SDK repeats a create whose
+/// response was lost, so a lost attempt can take a slot with a key whose secret nobody has: when that
+/// leaves no room (`LimitExceeded`), every key but `keep` is deleted and the create tried again. Keys such
+/// attempts leave next to the returned one are removed by [`delete_unknown_keys`], which the caller runs
+/// once it has recorded the new key.
+pub async fn create_access_key_with_room(ctx: &OpContext, client: &Client, user: &str, keep: Option<&str>) -> Result<NewAccessKey> {
+    let mut attempt = 1;
+    loop {
+        match retry::after_create(ctx, "iam:CreateAccessKey", || create_access_key(client, user)).await {
+            Err(Error::Api(e)) if e.is("LimitExceeded") && attempt < KEY_ATTEMPTS => {
+                if delete_unknown_keys(client, user, &[keep]).await? == 0 {
+                    return Err(e.into());
+                }
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Deletes the user's keys that are not in `known` (the state's key and a just-created one): they were
+/// created by attempts whose response was lost, have no known secret and only take one of the two slots.
+/// Returns how many were deleted.
+pub async fn delete_unknown_keys(client: &Client, user: &str, known: &[Option<&str>]) -> Result<usize> {
+    let mut deleted = 0;
+    for key in access_keys(client, user).await? {
+        if known.contains(&Some(key.id.as_str())) {
+            continue;
+        }
+        info!(user, access_key_id = %key.id, "deleting an access key whose secret was never received (a create whose response was lost)");
+        delete_access_key(client, user, &key.id).await?;
+        deleted += 1;
+    }
+    Ok(deleted)
 }
 
 /// The user's keys (always by user name: without it IAM lists the caller's keys).

@@ -8,5 +8,6 @@ pub mod error;
 pub mod iam;
 pub mod lifecycle;
 pub mod names;
+pub mod owner;
 pub mod policy;
 pub mod retry;

@@ -17,8 +17,9 @@ use tfplugin::{
 use tracing::{info, warn};
 
 use crate::aws::clients::{Clients, LazyClients};
-use crate::aws::error::Error;
+use crate::aws::error::{ApiError, Error};
 use crate::aws::lifecycle::LifecycleRules;
+use crate::aws::owner::{self, Origin};
 use crate::aws::{credentials, ecr, iam, names, policy, retry};
 use crate::provider::{configured, Configured, SharedConfig};
 use crate::secret::Secret;
@@ -140,6 +141,12 @@ fn tags_validator() -> Validator {
         for (key, tag_value) in tags {
             if key.to_ascii_lowercase().starts_with("aws:") {
                 return Err(format!("The tag key `{key}` uses the `aws:` prefix, which AWS reserves."));
+            }
+            if owner::is_reserved(key) {
+                return Err(format!(
+                    "The tag key `{key}` uses the `{}` prefix, which the provider reserves for its ownership marker.",
+                    owner::RESERVED_PREFIX
+                ));
             }
             if key.is_empty() || key.chars().count() > 128 {
                 return Err(format!("The tag key `{key}` must have 1 to 128 characters."));
@@ -388,7 +395,7 @@ impl RegistryResource {
     /// Creates each part in turn, recording it in `state` as soon as it exists.
     async fn create_parts(&self, ctx: &Context, config: &Configured, clients: &Clients, plan: &RegistryState, state: &mut RegistryState) -> Result<(), Failure> {
         self.create_repository(clients, plan, state).await?;
-        self.create_user(clients, plan, state).await?;
+        self.create_user(ctx, clients, plan, state).await?;
         self.put_policy(ctx, clients, plan, state, true).await?;
         self.rotate_key(ctx, clients, state, plan.wait_for_credentials.unwrap_or(true), true).await?;
         state.refresh_ci_secrets(&config.dagster_url);
@@ -406,7 +413,7 @@ impl RegistryResource {
             kms_key: kms_key.as_deref(),
             tags: &tags,
         };
-        let repository = ecr::create(&clients.ecr, &spec).await.during("Could not create the ECR repository")?;
+        let (repository, origin) = ecr::create(&clients.ecr, &spec).await.during("Could not create the ECR repository")?;
         state.set_repository(&repository);
         state.image_tag_mutability = Some(repository.tag_mutability.clone());
         state.scan_on_push = Some(repository.scan_on_push);
@@ -415,23 +422,62 @@ impl RegistryResource {
             e.kms_key = if repository.encryption_type == DEFAULT_ENCRYPTION { None } else { repository.kms_key.clone() };
             e
         });
+        if origin == Origin::Adopted {
+            // Made by an earlier attempt, possibly of an earlier apply with other settings.
+            self.align_adopted_repository(clients, plan, &repository, state).await?;
+        }
         state.lifecycle_policy_json = None;
         let document = plan.lifecycle_document();
-        if let Some(text) = &document {
-            ecr::set_lifecycle_policy(&clients.ecr, plan.name(), Some(text)).await.during("Could not set the repository's lifecycle policy")?;
+        // An adopted repository may hold a policy that the plan no longer has.
+        if document.is_some() || origin == Origin::Adopted {
+            ecr::set_lifecycle_policy(&clients.ecr, plan.name(), document.as_deref())
+                .await
+                .during("Could not set the repository's lifecycle policy")?;
         }
         state.lifecycle_policy = plan.lifecycle_policy;
         state.lifecycle_policy_json = document;
         Ok(())
     }
 
-    async fn create_user(&self, clients: &Clients, plan: &RegistryState, state: &mut RegistryState) -> Result<(), Failure> {
+    /// Brings an adopted repository's changeable settings to the plan. Encryption cannot change: the state
+    /// records the repository's own, so a differing plan replaces it.
+    async fn align_adopted_repository(&self, clients: &Clients, plan: &RegistryState, repository: &ecr::Repository, state: &mut RegistryState) -> Result<(), Failure> {
+        let name = plan.name();
+        let mutability = plan.image_tag_mutability.as_deref().unwrap_or("IMMUTABLE");
+        if repository.tag_mutability != mutability {
+            ecr::set_tag_mutability(&clients.ecr, name, mutability).await.during("Could not change the image tag mutability")?;
+            state.image_tag_mutability = Some(mutability.to_string());
+        }
+        let scan_on_push = plan.scan_on_push.unwrap_or(false);
+        if repository.scan_on_push != scan_on_push {
+            ecr::set_scan_on_push(&clients.ecr, name, scan_on_push).await.during("Could not change scan on push")?;
+            state.scan_on_push = Some(scan_on_push);
+        }
+        ecr::set_tags(&clients.ecr, &repository.arn, &plan.tag_map(), name).await.during("Could not update the repository's tags")?;
+        if repository.encryption_type != plan.encryption_type() || state.encryption.is_some() {
+            let kms_key = if repository.encryption_type == DEFAULT_ENCRYPTION { None } else { repository.kms_key.clone() };
+            state.encryption = Some(Encryption { kind: Some(repository.encryption_type.clone()), kms_key });
+        }
+        Ok(())
+    }
+
+    async fn create_user(&self, ctx: &Context, clients: &Clients, plan: &RegistryState, state: &mut RegistryState) -> Result<(), Failure> {
+        const SUMMARY: &str = "Could not create the IAM user";
         let name = effective_user_name(plan.name(), plan.user.as_ref());
-        let user = iam::create_user(&clients.iam, &name, plan.user_path(), &plan.tag_map()).await.during("Could not create the IAM user")?;
+        let tags = plan.tag_map();
+        let (user, origin) = iam::create_user(ctx, &clients.iam, &name, plan.user_path(), &tags, plan.name()).await.during(SUMMARY)?;
+        if origin == Origin::Adopted {
+            // Made by an earlier attempt, possibly of an earlier apply with another path or other tags.
+            if user.path != plan.user_path() {
+                iam::update_user(&clients.iam, &user.name, &user.name, plan.user_path(), plan.name()).await.during(SUMMARY)?;
+            }
+            iam::set_user_tags(&clients.iam, &user.name, &tags, plan.name()).await.during(SUMMARY)?;
+        }
         state.user_name = Some(user.name);
         state.user_arn = Some(user.arn);
         state.user = plan.user.clone();
-        // A new user has no policy and no key yet.
+        // A new user has no policy and no key yet; an adopted one gets both rewritten (stray keys go in
+        // `rotate_key`).
         state.push_policy_json = None;
         state.clear_key();
         Ok(())
@@ -474,9 +520,13 @@ impl RegistryResource {
                 iam::delete_access_key(&clients.iam, &user, &stray.id).await.during(SUMMARY)?;
             }
         }
-        let key = retry::after_create(ctx, "iam:CreateAccessKey", || iam::create_access_key(&clients.iam, &user)).await.during(SUMMARY)?;
+        let key = iam::create_access_key_with_room(ctx, &clients.iam, &user, current.as_deref()).await.during(SUMMARY)?;
         state.access_key_id = Some(key.id.clone());
         state.secret_access_key = Some(key.secret.clone());
+        // Recorded first: a failure below must not lose the only copy of the new secret.
+        iam::delete_unknown_keys(&clients.iam, &user, &[current.as_deref(), Some(key.id.as_str())])
+            .await
+            .during("Could not delete access keys left by lost create attempts")?;
         if wait {
             // On failure the old key stays, so CI keeps working until the new one does.
             credentials::wait_until_usable(ctx, clients, &key).await.during("The new access key did not start working")?;
@@ -504,7 +554,7 @@ impl RegistryResource {
                     state.scan_on_push = plan.scan_on_push;
                 }
                 if prior.tag_map() != plan.tag_map() {
-                    ecr::update_tags(&clients.ecr, &arn, &prior.tag_map(), &plan.tag_map()).await.during("Could not update the repository's tags")?;
+                    ecr::set_tags(&clients.ecr, &arn, &plan.tag_map(), name).await.during("Could not update the repository's tags")?;
                 }
                 let document = plan.lifecycle_document();
                 if prior.lifecycle_policy_json != document {
@@ -520,16 +570,16 @@ impl RegistryResource {
         let mut fresh = false;
         match prior.user_arn {
             None => {
-                self.create_user(clients, plan, state).await?;
+                self.create_user(ctx, clients, plan, state).await?;
                 fresh = true;
             }
             Some(_) => {
                 let old_name = prior.user_name.clone().unwrap_or_else(|| user_name.clone());
                 if old_name != user_name || prior.user_path() != plan.user_path() {
-                    iam::update_user(&clients.iam, &old_name, &user_name, plan.user_path()).await.during("Could not rename or move the IAM user")?;
+                    iam::update_user(&clients.iam, &old_name, &user_name, plan.user_path(), name).await.during("Could not rename or move the IAM user")?;
                     state.user_name = Some(user_name.clone());
                     let user = retry::after_create(ctx, "iam:GetUser", || async {
-                        iam::get_user(&clients.iam, &user_name).await?.ok_or_else(|| not_visible_yet("iam:GetUser"))
+                        iam::get_user(&clients.iam, &user_name).await?.ok_or_else(|| ApiError::not_found("iam:GetUser", "user"))
                     })
                     .await
                     .during("Could not read the renamed IAM user")?;
@@ -537,7 +587,7 @@ impl RegistryResource {
                     fresh = true;
                 }
                 if fresh || prior.tag_map() != plan.tag_map() {
-                    iam::set_user_tags(&clients.iam, &user_name, &plan.tag_map()).await.during("Could not update the IAM user's tags")?;
+                    iam::set_user_tags(&clients.iam, &user_name, &plan.tag_map(), name).await.during("Could not update the IAM user's tags")?;
                 }
                 state.user = plan.user.clone();
             }
@@ -653,12 +703,6 @@ fn prefer_rendered(remote: Option<String>, rendered: Option<String>) -> Option<S
         (Some(remote), Some(rendered)) if policy::same_json(&remote, &rendered) => Some(rendered),
         (remote, _) => remote,
     }
-}
-
-fn not_visible_yet(operation: &'static str) -> crate::aws::error::ApiError {
-    let mut error = crate::aws::error::ApiError::missing(operation, "user");
-    error.code = Some("NoSuchEntity".to_string());
-    error
 }
 
 #[async_trait]
