@@ -1,0 +1,24 @@
+# A dedicated agent for branch deployments. Without `token`, the resource creates an agent token that may
+# serve branch deployments only, and revokes it on destroy.
+resource "dagsterbranch_agent" "branch" {
+  label                                = "branch-deployments"
+  queues                               = ["branch"]
+  replicas                             = 2
+  branch_deployment_server_ttl_seconds = 3600
+}
+
+# Run the agent with whichever configuration fits where it runs; each one holds the agent token.
+output "dagster_yaml" { # Docker agent
+  value     = dagsterbranch_agent.branch.dagster_yaml
+  sensitive = true
+}
+
+output "helm_values" { # Kubernetes: helm upgrade --install ... --values <file>
+  value     = dagsterbranch_agent.branch.helm_values
+  sensitive = true
+}
+
+output "ecs_parameters" { # Dagster's ECS CloudFormation template
+  value     = dagsterbranch_agent.branch.ecs_parameters
+  sensitive = true
+}
