@@ -1,0 +1,630 @@
+//! Terraform compatibility matrix: the core lifecycle of every resource and each version-gated protocol
+//! feature, under every Terraform build that `scripts/dev-setup --matrix` installs.
+//!
+//! Run it with `scripts/compat` (which installs the builds and prints the table). The per-version tests are
+//! `#[ignore]`d so that `scripts/test` does not need the ~1.3 GB of extra Terraform builds; `scripts/compat`
+//! and CI run them with `--ignored`. Only `matrix_lists_the_builds_dev_setup_installs` runs in the plain suite.
+//!
+//! The provider itself never looks at Terraform's version: what differs per client is decided by Terraform
+//! (which RPCs it calls, which fields it sends and reads). This file knows the versions only to assert what
+//! each client must show.
+//!
+//! Adding a resource: write one `fn(Terraform)` lifecycle and list it in `LIFECYCLES`.
+//! Adding a Terraform build: one line in `scripts/dev-setup`'s `TERRAFORM_MATRIX` and one in `matrix!` below.
+
+mod support;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use dagster_plus_emulator::RunningEmulator;
+use serde_json::{json, Value};
+use support::*;
+
+// ---------------------------------------------------------------------------------------------------------
+// The matrix
+
+/// One cell of the table.
+#[derive(Debug)]
+enum Outcome {
+    Works,
+    /// The client predates the feature; the check asserted what Terraform does instead (usually refusing the
+    /// configuration) and that nothing else broke.
+    NotOffered,
+    /// The client offers the feature but the provider has nothing that uses it (yet).
+    NotImplemented,
+    Failed(String),
+}
+
+impl Outcome {
+    fn label(&self) -> &'static str {
+        match self {
+            Outcome::Works => "works",
+            Outcome::NotOffered => "not offered by this client",
+            Outcome::NotImplemented => "not implemented by the provider",
+            Outcome::Failed(_) => "FAILED",
+        }
+    }
+}
+
+/// Core lifecycle of one resource type: create, empty re-plan, in-place update, import, drift, destroy.
+type Lifecycle = fn(Terraform);
+
+const LIFECYCLES: &[(&str, Lifecycle)] = &[
+    ("dagsterbranch_agent_token", agent_token_lifecycle),
+    ("dagsterbranch_agent", agent_lifecycle),
+    ("dagsterbranch_deployment", deployment_lifecycle),
+    ("dagsterbranch_registry", registry_lifecycle),
+];
+
+/// A feature that exists from some Terraform minor on. `check(terraform, offered)` asserts the behaviour on
+/// its side of the gate and says which outcome it saw.
+struct Feature {
+    name: &'static str,
+    since: (u32, u32),
+    check: fn(Terraform, bool) -> Outcome,
+}
+
+const FEATURES: &[Feature] = &[
+    Feature { name: "import {} blocks", since: (1, 5), check: import_block },
+    Feature { name: "provider functions", since: (1, 8), check: provider_functions },
+    Feature { name: "write-only attributes", since: (1, 11), check: write_only_attributes },
+    Feature { name: "resource identity (import by identity)", since: (1, 12), check: resource_identity },
+    Feature { name: "list resources (terraform query)", since: (1, 14), check: list_resources },
+];
+
+fn minor_of(version: &str) -> (u32, u32) {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().expect("numeric version"));
+    (parts.next().expect("major"), parts.next().expect("minor"))
+}
+
+/// Runs every lifecycle and feature check under one build, records the row for `scripts/compat`, and fails
+/// if any cell failed (after running all of them, so one failure does not hide the rest of the row).
+fn run_build(version: &'static str) {
+    let started = Instant::now();
+    let terraform = Terraform::Version(version);
+    let reported = reported_version(terraform);
+    assert_eq!(reported, version, "{} is not the build it claims to be", terraform.binary().display());
+
+    let mut cells = Vec::new();
+    let mut failures = Vec::new();
+    let mut record = |column: String, group: &str, outcome: Outcome, elapsed: Duration| {
+        if let Outcome::Failed(message) = &outcome {
+            failures.push(format!("{column}: {message}"));
+        }
+        cells.push(json!({
+            "column": column,
+            "group": group,
+            "outcome": outcome.label(),
+            "seconds": elapsed.as_secs_f64(),
+        }));
+    };
+
+    for (resource, lifecycle) in LIFECYCLES {
+        let (outcome, elapsed) = timed(|| {
+            lifecycle(terraform);
+            Outcome::Works
+        });
+        record(resource.to_string(), "core", outcome, elapsed);
+    }
+    let core_seconds = started.elapsed().as_secs_f64();
+    for feature in FEATURES {
+        let offered = minor_of(version) >= feature.since;
+        let (outcome, elapsed) = timed(|| (feature.check)(terraform, offered));
+        record(feature.name.to_string(), "feature", outcome, elapsed);
+    }
+
+    let row = json!({
+        "version": version,
+        "cells": cells,
+        "core_seconds": core_seconds,
+        "total_seconds": started.elapsed().as_secs_f64(),
+    });
+    if let Some(dir) = std::env::var_os("COMPAT_RESULTS_DIR") {
+        std::fs::create_dir_all(&dir).expect("results dir");
+        let path = std::path::Path::new(&dir).join(format!("{version}.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&row).unwrap()).expect("write results");
+    }
+    eprintln!("terraform {version}: core {core_seconds:.1}s, total {:.1}s", started.elapsed().as_secs_f64());
+    assert!(failures.is_empty(), "Terraform {version}:\n{}", failures.join("\n"));
+}
+
+/// Runs one cell, turning a failed assertion into `Outcome::Failed` with its message.
+fn timed(cell: impl FnOnce() -> Outcome) -> (Outcome, Duration) {
+    let started = Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(cell)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panic".to_string());
+        Outcome::Failed(message)
+    });
+    (outcome, started.elapsed())
+}
+
+fn reported_version(terraform: Terraform) -> String {
+    let output = std::process::Command::new(terraform.binary())
+        .args(["version", "-json"])
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .output()
+        .expect("run terraform version");
+    let parsed: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("`terraform version -json` printed no JSON ({e}):\n{}", String::from_utf8_lossy(&output.stderr)));
+    parsed["terraform_version"].as_str().expect("terraform_version").to_string()
+}
+
+macro_rules! matrix {
+    ($($test:ident => $version:literal,)*) => {
+        const VERSIONS: &[&str] = &[$($version),*];
+        $(
+            #[test]
+            #[ignore = "compatibility matrix: run `scripts/compat` (installs the Terraform builds)"]
+            fn $test() {
+                run_build($version);
+            }
+        )*
+    };
+}
+
+// Every Terraform minor with a build on PyPI (there is none for 1.7).
+matrix! {
+    terraform_1_00_3 => "1.0.3",
+    terraform_1_06_6 => "1.6.6",
+    terraform_1_08_4 => "1.8.4",
+    terraform_1_09_8 => "1.9.8",
+    terraform_1_10_5 => "1.10.5",
+    terraform_1_11_4 => "1.11.4",
+    terraform_1_12_2 => "1.12.2",
+    terraform_1_13_5 => "1.13.5",
+    terraform_1_14_9 => "1.14.9",
+    terraform_1_15_5 => "1.15.5",
+}
+
+/// The list above and the builds `scripts/dev-setup --matrix` installs must not drift apart.
+#[test]
+fn matrix_lists_the_builds_dev_setup_installs() {
+    let script = std::fs::read_to_string(repo_root().join("scripts/dev-setup")).expect("read scripts/dev-setup");
+    let block = script
+        .split("TERRAFORM_MATRIX=(")
+        .nth(1)
+        .and_then(|rest| rest.split("\n)").next())
+        .expect("TERRAFORM_MATRIX=( … ) in scripts/dev-setup");
+    let installed: Vec<&str> = block
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix('"'))
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(installed, VERSIONS, "scripts/dev-setup TERRAFORM_MATRIX vs tests/compat.rs matrix!");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Helpers
+
+fn plan_summary(ws: &Workspace, expected: &str, context: &str) {
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{context}: expected changes:\n{}", plan.describe());
+    assert!(plan.stdout.contains(expected), "{context}: expected `{expected}`:\n{}", plan.stdout);
+}
+
+/// Every diagnostic Terraform printed, whichever stream (a command it does not know goes to stdout on some
+/// builds).
+fn all_output(run: &Run) -> String {
+    format!("{}\n{}", run.stdout, run.stderr)
+}
+
+/// `terraform providers schema -json` for this provider.
+fn provider_schema(ws: &Workspace) -> Value {
+    let run = ws.ok(&["providers", "schema", "-json"]);
+    let schemas: Value = serde_json::from_str(&run.stdout).expect("providers schema JSON");
+    schemas["provider_schemas"]
+        .as_object()
+        .and_then(|all| all.values().next().cloned())
+        .unwrap_or_else(|| panic!("no provider schema in {}", run.stdout))
+}
+
+/// The raw local state file (`show -json` shows resource identity only from 1.13 on; the file has it
+/// whenever the client stores one).
+fn state_file_instance(ws: &Workspace, address: &str) -> Value {
+    let text = std::fs::read_to_string(ws.config_dir().join("terraform.tfstate")).expect("terraform.tfstate");
+    let state: Value = serde_json::from_str(&text).expect("state JSON");
+    let (kind, name) = address.split_once('.').expect("type.name");
+    state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["type"] == kind && r["name"] == name)
+        .map(|r| r["instances"][0].clone())
+        .unwrap_or_else(|| panic!("{address} is not in terraform.tfstate"))
+}
+
+fn emulator() -> RunningEmulator {
+    let emulator = start_emulator();
+    // Deletion finishes at once, so drift and destroy do not wait on the simulated delay.
+    emulator.set_deletion_delay(Duration::ZERO);
+    emulator
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Core lifecycles, one function per resource type
+
+fn agent_token_config(emulator: &RunningEmulator, description: &str) -> String {
+    format!(
+        "{}\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description            = \"{description}\"\n  organization           = false\n  all_branch_deployments = true\n}}\n",
+        provider_block(emulator)
+    )
+}
+
+fn agent_token_lifecycle(terraform: Terraform) {
+    let emulator = emulator();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    let address = "dagsterbranch_agent_token.t";
+
+    ws.write(&agent_token_config(&emulator, "compat"));
+    ws.apply();
+    let id = ws.state_attributes(address)["id"].as_str().expect("id").to_string();
+    assert_eq!(agent_token(&emulator, &id)["description"], "compat");
+    ws.assert_empty_plan("after create");
+
+    ws.write(&agent_token_config(&emulator, "compat renamed"));
+    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "rename");
+    ws.apply();
+    assert_eq!(ws.state_attributes(address)["id"], id.as_str(), "an update must keep the token");
+    assert_eq!(agent_token(&emulator, &id)["description"], "compat renamed");
+    ws.assert_empty_plan("after the update");
+
+    ws.ok(&["state", "rm", address]);
+    ws.ok(&["import", "-no-color", address, &id]);
+    ws.assert_empty_plan("after import");
+
+    graphql(&emulator, "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": id.parse::<i64>().unwrap() }));
+    plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "revoked out of band");
+    ws.apply();
+    let new_id = ws.state_attributes(address)["id"].as_str().expect("id").to_string();
+    assert_ne!(new_id, id);
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &new_id)["revoked"], true, "destroy must revoke");
+}
+
+fn agent_config(emulator: &RunningEmulator, queues: &str) -> String {
+    format!("{}\nresource \"dagsterbranch_agent\" \"a\" {{\n  label  = \"compat-agent\"\n  queues = {queues}\n}}\n", provider_block(emulator))
+}
+
+fn agent_lifecycle(terraform: Terraform) {
+    let emulator = emulator();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    let address = "dagsterbranch_agent.a";
+
+    ws.write(&agent_config(&emulator, "[]"));
+    ws.apply();
+    let token_id = ws.state_attributes(address)["token_id"].as_str().expect("token_id").to_string();
+    assert_eq!(agent_token(&emulator, &token_id)["revoked"], false);
+    ws.assert_empty_plan("after create");
+
+    ws.write(&agent_config(&emulator, "[\"branch\"]"));
+    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "new queue");
+    ws.apply();
+    assert_eq!(ws.state_attributes(address)["token_id"], token_id.as_str(), "an update must keep the token");
+    ws.assert_empty_plan("after the update");
+
+    // The resource offers no import (its token value cannot be read back); every client must say so cleanly
+    // and leave the state as it was.
+    let run = ws.run(&["import", "-no-color", address, "compat-agent"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(all_output(&run).contains("cannot be imported"), "{}", run.describe());
+    ws.assert_empty_plan("after the refused import");
+
+    // Its own token revoked out of band: the agent cannot run, so it is planned anew.
+    graphql(&emulator, "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": token_id.parse::<i64>().unwrap() }));
+    plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "token revoked out of band");
+    ws.apply();
+    let new_token = ws.state_attributes(address)["token_id"].as_str().expect("token_id").to_string();
+    assert_ne!(new_token, token_id);
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &new_token)["revoked"], true, "destroy must revoke the owned token");
+}
+
+const REPO: &str = "acme/compat";
+
+fn deployment_resource(label: &str, branch: &str, hash: &str) -> String {
+    format!(
+        r#"
+resource "dagsterbranch_deployment" "{label}" {{
+  repo   = "{REPO}"
+  branch = "{branch}"
+  commit {{
+    hash      = "{hash}"
+    timestamp = 1718000000
+  }}
+  code_location {{
+    name        = "etl"
+    image       = "ghcr.io/acme/etl:{hash}"
+    module_name = "etl.definitions"
+  }}
+}}
+"#
+    )
+}
+
+fn deployment_live(emulator: &RunningEmulator, name: &str) -> bool {
+    let data = graphql(
+        emulator,
+        "query($name: String!) { deploymentByName(name: $name) { __typename ... on DagsterCloudDeployment { deploymentStatus } } }",
+        json!({ "name": name }),
+    );
+    let d = &data["deploymentByName"];
+    d["__typename"] == "DagsterCloudDeployment" && d["deploymentStatus"] == "ACTIVE"
+}
+
+fn deployment_lifecycle(terraform: Terraform) {
+    let emulator = emulator();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    let address = "dagsterbranch_deployment.d";
+    let config = |hash: &str| format!("{}{}", provider_block(&emulator), deployment_resource("d", "feature/compat", hash));
+
+    ws.write(&config("aaa111"));
+    ws.apply();
+    let state = ws.state_attributes(address);
+    let name = state["name"].as_str().expect("name").to_string();
+    assert!(deployment_live(&emulator, &name));
+    ws.assert_empty_plan("after create");
+
+    ws.write(&config("bbb222"));
+    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "new commit");
+    ws.apply();
+    assert_eq!(ws.state_attributes(address)["name"], name.as_str(), "an update must keep the deployment");
+    ws.assert_empty_plan("after the update");
+
+    ws.ok(&["state", "rm", address]);
+    ws.ok(&["import", "-no-color", address, &format!("{REPO}:feature/compat")]);
+    assert_eq!(ws.state_attributes(address)["name"], name.as_str());
+    ws.assert_empty_plan("after import");
+
+    let id = ws.state_attributes(address)["deployment_id"].as_i64().expect("deployment_id");
+    graphql(&emulator, "mutation($id: Int!) { deleteDeployment(deploymentId: $id) { __typename } }", json!({ "id": id }));
+    plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "deleted out of band");
+    ws.apply();
+    let recreated = ws.state_attributes(address)["name"].as_str().expect("name").to_string();
+    assert!(deployment_live(&emulator, &recreated));
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(!deployment_live(&emulator, &recreated), "destroy must delete the deployment");
+}
+
+fn registry_config(moto: &Moto, tags: &str) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    dagsterbranch = {{ source = "{PROVIDER_SOURCE}" }}
+  }}
+}}
+
+provider "dagsterbranch" {{
+  organization = "{ORG}"
+  url          = "https://{ORG}.dagster.cloud"
+  api_token    = "{ADMIN_TOKEN}"
+  aws {{
+    region       = "{MOTO_REGION}"
+    endpoint_url = "{url}"
+  }}
+}}
+
+resource "dagsterbranch_registry" "r" {{
+  name = "dagster/compat"
+  tags = {tags}
+}}
+"#,
+        url = moto.url()
+    )
+}
+
+/// ECR repository names in moto, read with the AWS SDK as moto's default principal (moto's state dump
+/// keeps deleted objects until they are garbage collected, so it cannot show a deletion).
+fn moto_repositories(moto: &Moto) -> Vec<String> {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let http = aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
+    let config = runtime.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new(MOTO_REGION))
+            .endpoint_url(moto.url())
+            .credentials_provider(aws_sdk_ecr::config::Credentials::new("testing", "testing", None, None, "compat"))
+            .load(),
+    );
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    let listed = runtime.block_on(ecr.describe_repositories().send()).expect("DescribeRepositories");
+    listed.repositories().iter().filter_map(|r| r.repository_name().map(str::to_string)).collect()
+}
+
+fn registry_lifecycle(terraform: Terraform) {
+    let moto = Moto::start();
+    let mut ws = Workspace::new(terraform, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    let address = "dagsterbranch_registry.r";
+
+    ws.write(&registry_config(&moto, "{ team = \"data\" }"));
+    ws.apply();
+    assert_eq!(ws.state_attributes(address)["name"], "dagster/compat");
+    assert_eq!(moto_repositories(&moto), ["dagster/compat"]);
+    ws.assert_empty_plan("after create");
+
+    ws.write(&registry_config(&moto, "{ team = \"data\", env = \"ci\" }"));
+    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "new tag");
+    ws.apply();
+    ws.assert_empty_plan("after the update");
+
+    ws.ok(&["state", "rm", address]);
+    ws.ok(&["import", "-no-color", address, "dagster/compat"]);
+    ws.assert_empty_plan("after import");
+
+    // Out of band: everything in AWS is gone (moto's reset); Terraform must notice and repair it.
+    let reset = reqwest::blocking::Client::new().post(format!("{}/moto-api/reset", moto.url())).send().expect("moto reset");
+    assert!(reset.status().is_success(), "moto reset: {}", reset.status());
+    assert!(moto_repositories(&moto).is_empty());
+    assert_eq!(ws.plan().code, 2, "a deleted registry must show as drift");
+    ws.apply();
+    assert_eq!(moto_repositories(&moto), ["dagster/compat"]);
+    ws.assert_empty_plan("after repairing the registry");
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(moto_repositories(&moto).is_empty(), "destroy must delete the repository");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Version-gated features
+
+/// `import { to, id }` (Terraform 1.5+). Older clients refuse the block.
+fn import_block(terraform: Terraform, offered: bool) -> Outcome {
+    let emulator = emulator();
+    let created = graphql(
+        &emulator,
+        "mutation { createAgentToken(description: \"made elsewhere\") { ... on DagsterCloudAgentToken { id } } }",
+        json!({}),
+    );
+    let id = created["createAgentToken"]["id"].to_string();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    ws.write(&format!(
+        "{}\nimport {{\n  to = dagsterbranch_agent_token.t\n  id = \"{id}\"\n}}\n\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description = \"made elsewhere\"\n}}\n",
+        provider_block(&emulator)
+    ));
+    if !offered {
+        let run = ws.run(&["plan", "-no-color"]);
+        assert_eq!(run.code, 1, "an old client must refuse an import block:\n{}", run.describe());
+        assert!(all_output(&run).contains("Blocks of type \"import\" are not expected here"), "{}", run.describe());
+        return Outcome::NotOffered;
+    }
+    plan_summary(&ws, "1 to import, 0 to add, 0 to change, 0 to destroy", "import block");
+    ws.apply();
+    assert_eq!(ws.state_attributes("dagsterbranch_agent_token.t")["id"], id.as_str());
+    ws.assert_empty_plan("after an import block");
+    Outcome::Works
+}
+
+/// Provider functions (1.8+): the provider declares none, which every client must accept.
+fn provider_functions(terraform: Terraform, offered: bool) -> Outcome {
+    let emulator = emulator();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    ws.write(&provider_block(&emulator));
+    let schema = provider_schema(&ws);
+    let functions = schema.get("functions").and_then(Value::as_object).map(|f| f.len()).unwrap_or(0);
+    assert_eq!(functions, 0, "the provider has no functions yet: {}", schema["functions"]);
+    if offered {
+        Outcome::NotImplemented
+    } else {
+        Outcome::NotOffered
+    }
+}
+
+/// Write-only attributes (1.11+): the provider has none, so no client is ever asked to handle one.
+fn write_only_attributes(terraform: Terraform, offered: bool) -> Outcome {
+    fn write_only(block: &Value, path: &str, found: &mut Vec<String>) {
+        for (name, attribute) in block["attributes"].as_object().into_iter().flatten() {
+            if attribute["write_only"] == true {
+                found.push(format!("{path}{name}"));
+            }
+        }
+        for (name, nested) in block["block_types"].as_object().into_iter().flatten() {
+            write_only(&nested["block"], &format!("{path}{name}."), found);
+        }
+    }
+    let emulator = emulator();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    ws.write(&provider_block(&emulator));
+    let schema = provider_schema(&ws);
+    let mut found = Vec::new();
+    for (name, resource) in schema["resource_schemas"].as_object().expect("resource_schemas") {
+        write_only(&resource["block"], &format!("{name}."), &mut found);
+    }
+    assert!(found.is_empty(), "write-only attributes appeared: {found:?}; give them a real check here");
+    if offered {
+        Outcome::NotImplemented
+    } else {
+        Outcome::NotOffered
+    }
+}
+
+/// Resource identity (1.12+): the deployment's identity is stored in state and `import { identity = … }`
+/// adopts it. Older clients never ask for identity (absent from state and schema, lifecycle unaffected) and
+/// refuse an identity import block themselves.
+fn resource_identity(terraform: Terraform, offered: bool) -> Outcome {
+    let emulator = emulator();
+    let owner = Workspace::new(terraform, Installation::DevOverrides);
+    owner.write(&format!("{}{}", provider_block(&emulator), deployment_resource("d", "feature/identity", "abc")));
+    owner.apply();
+    let instance = state_file_instance(&owner, "dagsterbranch_deployment.d");
+    let identity_schemas = provider_schema(&owner)
+        .get("resource_identity_schemas")
+        .and_then(Value::as_object)
+        .map(|s| s.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default();
+    if offered {
+        assert_eq!(instance["identity"], json!({ "repo": REPO, "branch": "feature/identity" }), "identity in state: {instance}");
+        assert!(identity_schemas.iter().any(|s| s == "dagsterbranch_deployment"), "identity schemas: {identity_schemas:?}");
+    } else {
+        assert!(instance.get("identity").is_none_or(Value::is_null), "an old client stores no identity: {instance}");
+        assert!(identity_schemas.is_empty(), "an old client shows no identity schemas: {identity_schemas:?}");
+    }
+    owner.assert_empty_plan("identity owner");
+
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    ws.write(&format!(
+        "{}{}\nimport {{\n  to = dagsterbranch_deployment.adopted\n  identity = {{\n    repo   = \"{REPO}\"\n    branch = \"feature/identity\"\n  }}\n}}\n",
+        provider_block(&emulator),
+        deployment_resource("adopted", "feature/identity", "abc")
+    ));
+    if !offered {
+        let run = ws.run(&["plan", "-no-color"]);
+        assert_eq!(run.code, 1, "an old client must refuse import by identity:\n{}", run.describe());
+        let output = all_output(&run);
+        let refused = if minor_of_terraform(terraform) >= (1, 5) {
+            "An argument named \"identity\" is not expected here"
+        } else {
+            "Blocks of type \"import\" are not expected here"
+        };
+        assert!(output.contains(refused), "expected Terraform's own `{refused}`:\n{}", run.describe());
+        return Outcome::NotOffered;
+    }
+    plan_summary(&ws, "1 to import, 0 to add, 0 to change, 0 to destroy", "import by identity");
+    ws.apply();
+    assert_eq!(state_file_instance(&ws, "dagsterbranch_deployment.adopted")["identity"]["branch"], "feature/identity");
+    ws.assert_empty_plan("after import by identity");
+    Outcome::Works
+}
+
+fn minor_of_terraform(terraform: Terraform) -> (u32, u32) {
+    match terraform {
+        Terraform::Version(version) => minor_of(version),
+        Terraform::V1_0 => (1, 0),
+        Terraform::Latest => (u32::MAX, 0),
+    }
+}
+
+/// List resources for `terraform query` (1.14+). Older clients have no `query` command and ignore
+/// `.tfquery.hcl` files, so a configuration that has one still plans normally.
+fn list_resources(terraform: Terraform, offered: bool) -> Outcome {
+    let emulator = emulator();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    ws.write(&format!("{}{}", provider_block(&emulator), deployment_resource("d", "feature/listed", "abc")));
+    ws.apply();
+    std::fs::write(
+        ws.config_dir().join("deployments.tfquery.hcl"),
+        format!("list \"dagsterbranch_deployment\" \"all\" {{\n  provider = dagsterbranch\n  config {{\n    repo = \"{REPO}\"\n  }}\n}}\n"),
+    )
+    .expect("write query");
+    ws.assert_empty_plan("with a .tfquery.hcl file present");
+    if !offered {
+        let run = ws.run(&["query", "-no-color"]);
+        assert_eq!(run.code, 1, "an old client has no query command:\n{}", run.describe());
+        assert!(all_output(&run).contains("has no command named \"query\""), "{}", run.describe());
+        return Outcome::NotOffered;
+    }
+    let run = ws.ok(&["query", "-no-color"]);
+    assert!(run.stdout.contains("list.dagsterbranch_deployment.all"), "{}", run.stdout);
+    assert!(run.stdout.contains("feature/listed"), "{}", run.stdout);
+    Outcome::Works
+}
