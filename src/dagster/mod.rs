@@ -156,11 +156,25 @@ impl Client {
         document: &str,
         variables: serde_json::Value,
     ) -> Result<T, Error> {
-        let repeatable = !NOT_REPEATABLE.contains(&operation);
-        if document.trim_start().starts_with("mutation") {
-            // Whatever this changes, cached reads must not hide it.
-            self.generations.mutated();
+        if !document.trim_start().starts_with("mutation") {
+            return self.send_with_retries(scope, operation, document, variables).await;
         }
+        // Whatever a mutation changes, cached reads must not hide it: snapshots taken before it and those
+        // taken while it was in flight (which may or may not see it) are both invalidated.
+        self.generations.mutated();
+        let result = self.send_with_retries(scope, operation, document, variables).await;
+        self.generations.mutated();
+        result
+    }
+
+    async fn send_with_retries<T: DeserializeOwned>(
+        &self,
+        scope: Scope<'_>,
+        operation: &str,
+        document: &str,
+        variables: serde_json::Value,
+    ) -> Result<T, Error> {
+        let repeatable = !NOT_REPEATABLE.contains(&operation);
         let mut attempt = 1;
         loop {
             let (error, wait) = match self.attempt(scope, operation, document, &variables).await {
