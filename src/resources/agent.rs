@@ -3,7 +3,6 @@
 //! Kubernetes (Helm values) and ECS (CloudFormation parameters), and its health as Dagster+ reports it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -14,8 +13,9 @@ use tfplugin::{Attribute, Block, Context, Diagnostic, Diagnostics, NestedBlock, 
 use tracing::info;
 
 use crate::dagster::agents::Agent;
-use crate::provider::{configured, Configured, SharedConfig};
+use crate::provider::{Configured, SharedConfig};
 use crate::resources::agent_token::{apply_scopes, Scopes};
+use crate::resources::{decode_change, decode_pair};
 
 const DEFAULT_IMAGE: &str = "docker.io/dagster/dagster-cloud-agent:latest";
 const DEFAULT_RUNNING_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -360,10 +360,6 @@ impl AgentResource {
     }
 }
 
-fn decode_pair(config: &SharedConfig, value: &Value) -> Result<(Arc<Configured>, AgentState), Diagnostic> {
-    Ok((configured(config)?, tfplugin::decode::<AgentState>(value)?))
-}
-
 #[async_trait]
 impl Resource for AgentResource {
     fn type_name(&self) -> &'static str {
@@ -379,14 +375,14 @@ impl Resource for AgentResource {
     }
 
     async fn create(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let (config, plan) = diags.capture(decode_pair(&self.config, planned))?;
+        let (config, plan) = diags.capture(decode_pair::<AgentState>(&self.config, planned))?;
         let state = self.converge(ctx, &config, None, &plan, diags).await?;
         self.encode(&state, diags)
     }
 
     async fn read(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let result = async {
-            let (config, mut current) = decode_pair(&self.config, state)?;
+            let (config, mut current) = decode_pair::<AgentState>(&self.config, state)?;
             if let Some(token_id) = &current.token_id {
                 let inventory = config.dagster.agent_token_inventory().await.map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
                 let alive = inventory.tokens.iter().any(|t| t.id.to_string() == *token_id && !t.revoked);
@@ -411,7 +407,7 @@ impl Resource for AgentResource {
     }
 
     async fn update(&self, ctx: &Context, prior: &Value, planned: &Value, diags: &mut Diagnostics) -> Value {
-        let decoded = decode_pair(&self.config, prior).and_then(|(c, before)| Ok((c, before, tfplugin::decode::<AgentState>(planned)?)));
+        let decoded = decode_change::<AgentState>(&self.config, prior, planned);
         let (config, before, after) = match decoded {
             Ok(triple) => triple,
             Err(d) => {
@@ -427,7 +423,7 @@ impl Resource for AgentResource {
 
     async fn delete(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) {
         let result = async {
-            let (config, current) = decode_pair(&self.config, state)?;
+            let (config, current) = decode_pair::<AgentState>(&self.config, state)?;
             if let Some(token_id) = &current.token_id {
                 self.revoke_owned_token(&config, token_id).await?;
                 info!(token_id, "agent's token revoked");

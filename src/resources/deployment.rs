@@ -5,7 +5,6 @@
 //! `addOrUpdateLocationFromDocument` and, unless `wait_for_load = false`, awaited until they load.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -21,6 +20,7 @@ use crate::dagster::deployments::{BranchData, Commit, Deployment};
 use crate::dagster::locations::{DeployedLocation, LoadStatus, Workspace};
 use crate::dagster::Client;
 use crate::provider::{configured, Configured, SharedConfig};
+use crate::resources::{decode_change, decode_pair};
 
 pub const TYPE_NAME: &str = "dagsterbranch_deployment";
 const PULL_REQUEST_STATUSES: &[&str] = &["OPEN", "CLOSED", "MERGED"];
@@ -683,10 +683,6 @@ pub async fn state_of(resource: &DeploymentResource, config: &Configured, name: 
     }
 }
 
-fn decode_pair(config: &SharedConfig, value: &Value) -> Result<(Arc<Configured>, DeploymentState), Diagnostic> {
-    Ok((configured(config)?, tfplugin::decode::<DeploymentState>(value)?))
-}
-
 #[async_trait]
 impl Resource for DeploymentResource {
     fn type_name(&self) -> &'static str {
@@ -729,14 +725,14 @@ impl Resource for DeploymentResource {
     }
 
     async fn create(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let (config, plan) = diags.capture(decode_pair(&self.config, planned))?;
+        let (config, plan) = diags.capture(decode_pair::<DeploymentState>(&self.config, planned))?;
         let state = self.converge(ctx, &config, None, &plan, diags).await?;
         self.encode(&state, diags)
     }
 
     async fn read(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let result = async {
-            let (config, current) = decode_pair(&self.config, state)?;
+            let (config, current) = decode_pair::<DeploymentState>(&self.config, state)?;
             self.fetch(&config, &current, true).await
         }
         .await;
@@ -754,7 +750,7 @@ impl Resource for DeploymentResource {
     }
 
     async fn update(&self, ctx: &Context, prior: &Value, planned: &Value, diags: &mut Diagnostics) -> Value {
-        let decoded = decode_pair(&self.config, prior).and_then(|(config, before)| Ok((config, before, tfplugin::decode::<DeploymentState>(planned)?)));
+        let decoded = decode_change::<DeploymentState>(&self.config, prior, planned);
         let (config, before, after) = match decoded {
             Ok(triple) => triple,
             Err(d) => {
@@ -770,7 +766,7 @@ impl Resource for DeploymentResource {
 
     async fn delete(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) {
         let result = async {
-            let (config, current) = decode_pair(&self.config, state)?;
+            let (config, current) = decode_pair::<DeploymentState>(&self.config, state)?;
             let name = current.name.clone().unwrap_or_default();
             if current.on_destroy.as_deref() == Some("close") {
                 config

@@ -10,9 +10,10 @@ pub mod deployment;
 use std::sync::Arc;
 
 use cty::{Path, Value};
-use tfplugin::{Diagnostics, Plan, Resource};
+use serde::de::DeserializeOwned;
+use tfplugin::{Diagnostic, Diagnostics, Plan, Resource};
 
-use crate::provider::{configured, SharedConfig};
+use crate::provider::{configured, Configured, SharedConfig};
 
 /// Every managed resource type the provider serves.
 pub fn all(config: &SharedConfig) -> Vec<Arc<dyn Resource>> {
@@ -24,6 +25,20 @@ pub fn all(config: &SharedConfig) -> Vec<Arc<dyn Resource>> {
         #[cfg(feature = "bench")] // benchmark-only null_resource twin (bench/run)
         Arc::new(bench::BenchResource::new()),
     ]
+}
+
+/// The provider configuration and a resource's decoded state or plan, which every CRUD call starts from.
+pub(crate) fn decode_pair<T: DeserializeOwned>(config: &SharedConfig, value: &Value) -> Result<(Arc<Configured>, T), Diagnostic> {
+    Ok((configured(config)?, tfplugin::decode(value)?))
+}
+
+/// For an update: the provider configuration, the prior state and the planned state.
+pub(crate) fn decode_change<T: DeserializeOwned>(
+    config: &SharedConfig,
+    prior: &Value,
+    planned: &Value,
+) -> Result<(Arc<Configured>, T, T), Diagnostic> {
+    Ok((configured(config)?, tfplugin::decode(prior)?, tfplugin::decode(planned)?))
 }
 
 /// Fails the plan when `attribute` (a deployment name or a set of them) names a full deployment that does
