@@ -278,6 +278,9 @@ class Workspace:
     def apply(self, **kw) -> float:
         return self.run(["apply", "-input=false", "-no-color", "-auto-approve"], (0,), **kw)
 
+    def destroy(self, **kw) -> float:
+        return self.run(["destroy", "-input=false", "-no-color", "-auto-approve"], (0,), **kw)
+
 
 def simple_config(kind: str, n: int) -> str:
     if kind == "base":
@@ -292,11 +295,12 @@ def simple_config(kind: str, n: int) -> str:
     )
 
 
-def dev_overrides_config(path: Path, go_dir: Path, ours_dir: Path) -> Path:
+def dev_overrides_config(path: Path, go_dir: Path | None, ours_dir: Path) -> Path:
+    go_line = f'    "hashicorp/null" = "{go_dir}"\n' if go_dir is not None else ""
     path.write_text(
         "provider_installation {\n  dev_overrides {\n"
-        f'    "hashicorp/null" = "{go_dir}"\n'
-        f'    "{OUR_SOURCE}" = "{ours_dir}"\n'
+        + go_line
+        + f'    "{OUR_SOURCE}" = "{ours_dir}"\n'
         "  }\n  direct {}\n}\n"
     )
     return path
@@ -415,7 +419,7 @@ class Emulator:
                 self.process.wait()
 
 
-def deployments_config(emulator_url: str, n: int) -> str:
+def deployments_config(emulator_url: str, n: int, commit: str = "0123456789abcdef0123456789abcdef01234567") -> str:
     return f"""terraform {{
   required_providers {{
     dagsterbranch = {{ source = "{OUR_SOURCE}" }}
@@ -433,7 +437,7 @@ resource "dagsterbranch_deployment" "d" {{
   repo   = "bench/repo-{n}"
   branch = "feature-${{count.index}}"
   commit {{
-    hash      = "0123456789abcdef0123456789abcdef01234567"
+    hash      = "{commit}"
     timestamp = 1763769600
   }}
   code_location {{

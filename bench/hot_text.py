@@ -56,39 +56,25 @@ def callgrind_wrapper(directory: Path, provider: Path, out_dir: Path) -> None:
     wrapper.chmod(0o755)
 
 
-def cli_config(path: Path, plugin_dir: Path) -> Path:
-    path.write_text(
-        "provider_installation {\n  dev_overrides {\n"
-        f'    "{bench.OUR_SOURCE}" = "{plugin_dir}"\n'
-        "  }\n  direct {}\n}\n"
-    )
-    return path
-
-
-def destroy(ws: bench.Workspace) -> None:
-    ws.run(["destroy", "-input=false", "-no-color", "-auto-approve"], (0,))
-
-
 def run_workloads(work: Path, cli: Path) -> None:
     bench.log("simple resources: plan, apply, refresh plan, destroy")
     simple = bench.Workspace(work / "simple", bench.simple_config("ours", 20), cli)
     simple.plan(2)
     simple.apply()
     simple.plan(0)
-    destroy(simple)
+    simple.destroy()
 
     emulator = bench.Emulator(work)
     try:
         emulator.call("POST", "/_emulator/simulation", {"locationLoadDelayMs": 0})
         token = '\nresource "dagsterbranch_agent_token" "ci" {\n  description            = "hot-text training"\n  organization           = false\n  all_branch_deployments = true\n}\n'
-        config = bench.deployments_config(emulator.url, 20) + token
         bench.log("branch deployments and an agent token: apply, refresh plan, update, destroy")
-        ws = bench.Workspace(work / "deployments", config, cli)
+        ws = bench.Workspace(work / "deployments", bench.deployments_config(emulator.url, 20) + token, cli)
         ws.apply()
         ws.plan(0)
-        (ws.dir / "main.tf").write_text(config.replace("0123456789abcdef0123456789abcdef01234567", "89abcdef0123456789abcdef0123456789abcdef"))
+        (ws.dir / "main.tf").write_text(bench.deployments_config(emulator.url, 20, commit="89abcdef" * 5) + token)
         ws.apply()
-        destroy(ws)
+        ws.destroy()
     finally:
         emulator.stop()
 
@@ -152,7 +138,7 @@ def main() -> int:
         out_dir = work / "callgrind"
         out_dir.mkdir()
         callgrind_wrapper(work / "plugin", args.provider.resolve(), out_dir)
-        run_workloads(work, cli_config(work / "cli.tfrc", work / "plugin"))
+        run_workloads(work, bench.dev_overrides_config(work / "cli.tfrc", None, work / "plugin"))
         functions = executed_functions(args.provider, out_dir)
         if len(functions) < 500:
             bench.die(f"only {len(functions)} provider functions were recorded; is {args.provider} built with symbols?")

@@ -25,8 +25,8 @@ fn main() -> ExitCode {
     }
     tfplugin::logging::init();
     // One thread: the provider's work is I/O and small decodes, and Terraform itself keeps the other cores busy.
-    // Against a worker pool this halves the CPU time of a 500-resource plan (no cross-thread wake-ups) and
-    // leaves out per-thread stacks and allocator arenas.
+    // Against a worker pool this cuts the provider's CPU time in a 500-resource plan by a quarter to a third
+    // (no cross-thread wake-ups) and leaves out per-thread stacks and allocator arenas.
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
