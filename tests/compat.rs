@@ -395,31 +395,8 @@ fn deployment_lifecycle(terraform: Terraform) {
 }
 
 fn registry_config(moto: &Moto, tags: &str) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    dagsterbranch = {{ source = "{PROVIDER_SOURCE}" }}
-  }}
-}}
-
-provider "dagsterbranch" {{
-  organization = "{ORG}"
-  url          = "https://{ORG}.dagster.cloud"
-  api_token    = "{ADMIN_TOKEN}"
-  aws {{
-    region       = "{MOTO_REGION}"
-    endpoint_url = "{url}"
-  }}
-}}
-
-resource "dagsterbranch_registry" "r" {{
-  name = "dagster/compat"
-  tags = {tags}
-}}
-"#,
-        url = moto.url()
-    )
+    let provider = provider_config(&format!("https://{ORG}.dagster.cloud"), Some(&moto.url()));
+    format!("{provider}\nresource \"dagsterbranch_registry\" \"r\" {{\n  name = \"dagster/compat\"\n  tags = {tags}\n}}\n")
 }
 
 /// ECR repository names in moto, read with the AWS SDK as moto's default principal (moto's state dump

@@ -141,25 +141,7 @@ fn assert_denied<T: std::fmt::Debug, E: std::fmt::Debug>(what: &str, result: Res
 }
 
 fn provider(moto_endpoint: Option<&str>) -> String {
-    let aws = match moto_endpoint {
-        Some(url) => format!("  aws {{\n    region       = \"{MOTO_REGION}\"\n    endpoint_url = \"{url}\"\n  }}\n"),
-        None => String::new(),
-    };
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    dagsterbranch = {{ source = "{PROVIDER_SOURCE}" }}
-  }}
-}}
-
-provider "dagsterbranch" {{
-  organization = "{ORG}"
-  url          = "{DAGSTER_URL}"
-  api_token    = "{ADMIN_TOKEN}"
-{aws}}}
-"#
-    )
+    provider_config(DAGSTER_URL, moto_endpoint)
 }
 
 fn state_str(state: &Value, attribute: &str) -> String {

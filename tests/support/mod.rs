@@ -71,6 +71,15 @@ pub fn start_emulator() -> RunningEmulator {
 
 /// The provider block pointing at an emulator.
 pub fn provider_block(emulator: &RunningEmulator) -> String {
+    provider_config(&emulator.url(), None)
+}
+
+/// The `terraform` and `provider` blocks for the Dagster+ API at `dagster_url`, with an `aws` block when
+/// `aws_endpoint` is given (moto, or a proxy in front of it).
+pub fn provider_config(dagster_url: &str, aws_endpoint: Option<&str>) -> String {
+    let aws = aws_endpoint
+        .map(|url| format!("  aws {{\n    region       = \"{MOTO_REGION}\"\n    endpoint_url = \"{url}\"\n  }}\n"))
+        .unwrap_or_default();
     format!(
         r#"
 terraform {{
@@ -81,11 +90,10 @@ terraform {{
 
 provider "dagsterbranch" {{
   organization = "{ORG}"
-  url          = "{url}"
+  url          = "{dagster_url}"
   api_token    = "{ADMIN_TOKEN}"
-}}
-"#,
-        url = emulator.url()
+{aws}}}
+"#
     )
 }
 
@@ -918,24 +926,5 @@ fn serve(state: &ProxyState, upstream: SocketAddr, mut client: TcpStream, fate: 
 /// The provider block of [`provider_block`] with an `aws` block pointing at `endpoint_url` (moto, or a
 /// proxy in front of it).
 pub fn provider_block_with_aws(emulator: &RunningEmulator, endpoint_url: &str) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    dagsterbranch = {{ source = "{PROVIDER_SOURCE}" }}
-  }}
-}}
-
-provider "dagsterbranch" {{
-  organization = "{ORG}"
-  url          = "{url}"
-  api_token    = "{ADMIN_TOKEN}"
-  aws {{
-    region       = "{MOTO_REGION}"
-    endpoint_url = "{endpoint_url}"
-  }}
-}}
-"#,
-        url = emulator.url()
-    )
+    provider_config(&emulator.url(), Some(endpoint_url))
 }
