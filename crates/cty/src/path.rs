@@ -64,14 +64,14 @@ impl Path {
         Path(steps)
     }
 
-    /// Pushes a step; the codecs walk values with one mutable path instead of
-    /// allocating a new path per element.
-    pub(crate) fn push(&mut self, step: PathStep) {
+    /// Runs `f` with `step` appended to this path, and removes the step again
+    /// whatever `f` returns; the codecs walk values with one mutable path
+    /// instead of allocating a new path per element.
+    pub(crate) fn within<T>(&mut self, step: PathStep, f: impl FnOnce(&mut Path) -> T) -> T {
         self.0.push(step);
-    }
-
-    pub(crate) fn pop(&mut self) {
+        let result = f(self);
         self.0.pop();
+        result
     }
 }
 

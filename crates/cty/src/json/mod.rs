@@ -110,9 +110,7 @@ pub(crate) fn from_json(
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, t)) in items.iter().zip(types).enumerate() {
-                path.push(index_step(i));
-                let decoded = from_json(item, t, flavor, path);
-                path.pop();
+                let decoded = path.within(index_step(i), |path| from_json(item, t, flavor, path));
                 out.push(decoded?);
             }
             Ok(Value::Tuple(out))
@@ -123,9 +121,9 @@ pub(crate) fn from_json(
             };
             let mut out = BTreeMap::new();
             for (k, item) in entries {
-                path.push(PathStep::ElementKeyString(k.clone()));
-                let decoded = from_json(item, element, flavor, path);
-                path.pop();
+                let decoded = path.within(PathStep::ElementKeyString(k.clone()), |path| {
+                    from_json(item, element, flavor, path)
+                });
                 out.insert(k.clone(), decoded?);
             }
             Ok(Value::Map(out))
@@ -146,9 +144,7 @@ fn elements_from_json(
     };
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        path.push(index_step(i));
-        let decoded = from_json(item, element, flavor, path);
-        path.pop();
+        let decoded = path.within(index_step(i), |path| from_json(item, element, flavor, path));
         out.push(decoded?);
     }
     Ok(out)
@@ -168,9 +164,9 @@ fn object_from_json(
         let Some(t) = object.attributes.get(k) else {
             return Err(Error::at(path, format!("unsupported attribute {k:?}")));
         };
-        path.push(PathStep::Attribute(k.clone()));
-        let decoded = from_json(item, t, flavor, path);
-        path.pop();
+        let decoded = path.within(PathStep::Attribute(k.clone()), |path| {
+            from_json(item, t, flavor, path)
+        });
         out.insert(k.clone(), decoded?);
     }
     for name in object.attributes.keys() {
@@ -290,9 +286,9 @@ fn to_cty_json(v: &Value, ty: &Type, path: &mut Path) -> Result<Json, Error> {
         (Type::Map(element), Value::Map(entries) | Value::Object(entries)) => {
             let mut out = serde_json::Map::new();
             for (k, item) in entries {
-                path.push(PathStep::ElementKeyString(k.clone()));
-                let encoded = to_cty_json(item, element, path);
-                path.pop();
+                let encoded = path.within(PathStep::ElementKeyString(k.clone()), |path| {
+                    to_cty_json(item, element, path)
+                });
                 out.insert(k.clone(), encoded?);
             }
             Ok(Json::Object(out))
@@ -301,12 +297,11 @@ fn to_cty_json(v: &Value, ty: &Type, path: &mut Path) -> Result<Json, Error> {
             check_no_extra_attributes(entries, object, path)?;
             let mut out = serde_json::Map::new();
             for (name, t) in &object.attributes {
-                path.push(PathStep::Attribute(name.clone()));
-                let encoded = match entries.get(name) {
-                    Some(item) => to_cty_json(item, t, path),
-                    None => Ok(Json::Null),
-                };
-                path.pop();
+                let encoded = path.within(PathStep::Attribute(name.clone()), |path| {
+                    entries
+                        .get(name)
+                        .map_or(Ok(Json::Null), |item| to_cty_json(item, t, path))
+                });
                 out.insert(name.clone(), encoded?);
             }
             Ok(Json::Object(out))
@@ -322,9 +317,7 @@ fn sequence_to_json<'a, 't>(
 ) -> Result<Json, Error> {
     let mut out = Vec::new();
     for (i, item) in items.enumerate() {
-        path.push(index_step(i));
-        let encoded = to_cty_json(item, type_at(i), path);
-        path.pop();
+        let encoded = path.within(index_step(i), |path| to_cty_json(item, type_at(i), path));
         out.push(encoded?);
     }
     Ok(Json::Array(out))
@@ -378,9 +371,7 @@ pub(crate) fn to_plain(v: &Value, path: &mut Path) -> Result<Json, Error> {
         Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                path.push(index_step(i));
-                let encoded = to_plain(item, path);
-                path.pop();
+                let encoded = path.within(index_step(i), |path| to_plain(item, path));
                 out.push(encoded?);
             }
             Ok(Json::Array(out))
@@ -389,13 +380,12 @@ pub(crate) fn to_plain(v: &Value, path: &mut Path) -> Result<Json, Error> {
             let is_object = matches!(v, Value::Object(_));
             let mut out = serde_json::Map::new();
             for (k, item) in entries {
-                path.push(if is_object {
+                let step = if is_object {
                     PathStep::Attribute(k.clone())
                 } else {
                     PathStep::ElementKeyString(k.clone())
-                });
-                let encoded = to_plain(item, path);
-                path.pop();
+                };
+                let encoded = path.within(step, |path| to_plain(item, path));
                 out.insert(k.clone(), encoded?);
             }
             Ok(Json::Object(out))

@@ -131,9 +131,8 @@ fn decode_value(
             }
             let mut out = Vec::with_capacity(types.len());
             for (i, t) in types.iter().enumerate() {
-                path.push(index_step(i));
-                let decoded = decode_value(r, t, path, depth + 1);
-                path.pop();
+                let decoded =
+                    path.within(index_step(i), |path| decode_value(r, t, path, depth + 1));
                 out.push(decoded?);
             }
             Ok(Value::Tuple(out))
@@ -145,9 +144,9 @@ fn decode_value(
             let mut out = BTreeMap::new();
             for _ in 0..len {
                 let key = decode_key(r, path, "map keys must be strings")?;
-                path.push(PathStep::ElementKeyString(key.clone()));
-                let decoded = decode_value(r, element, path, depth + 1);
-                path.pop();
+                let decoded = path.within(PathStep::ElementKeyString(key.clone()), |path| {
+                    decode_value(r, element, path, depth + 1)
+                });
                 out.insert(key, decoded?);
             }
             Ok(Value::Map(out))
@@ -201,9 +200,9 @@ fn decode_elements(
     // by the input size whatever the header claims.
     let mut out = Vec::with_capacity((len as usize).min(r.remaining()));
     for i in 0..len as usize {
-        path.push(index_step(i));
-        let decoded = decode_value(r, element, path, depth + 1);
-        path.pop();
+        let decoded = path.within(index_step(i), |path| {
+            decode_value(r, element, path, depth + 1)
+        });
         out.push(decoded?);
     }
     Ok(out)
@@ -222,14 +221,12 @@ fn decode_object(
     let mut out = BTreeMap::new();
     for _ in 0..len {
         let key = decode_key(r, path, "object attribute names must be strings")?;
-        path.push(PathStep::Attribute(key.clone()));
-        let Some(t) = object.attributes.get(&key) else {
-            let e = Error::at(path, "unsupported attribute");
-            path.pop();
-            return Err(e);
-        };
-        let decoded = decode_value(r, t, path, depth + 1);
-        path.pop();
+        let decoded = path.within(PathStep::Attribute(key.clone()), |path| {
+            match object.attributes.get(&key) {
+                Some(t) => decode_value(r, t, path, depth + 1),
+                None => Err(Error::at(path, "unsupported attribute")),
+            }
+        });
         if out.insert(key.clone(), decoded?).is_some() {
             return Err(Error::at(path, format!("duplicate attribute {key:?}")));
         }
@@ -446,12 +443,11 @@ fn encode_value(w: &mut Writer, v: &Value, ty: &Type, path: &mut Path) -> Result
         (Type::Map(element), Value::Map(entries) | Value::Object(entries)) => {
             w.map_len(len32(entries.len(), path)?);
             for (k, item) in entries {
-                path.push(PathStep::ElementKeyString(k.clone()));
-                let result = len32(k.len(), path).and_then(|_| {
+                let result = path.within(PathStep::ElementKeyString(k.clone()), |path| {
+                    len32(k.len(), path)?;
                     w.str(k);
                     encode_value(w, item, element, path)
                 });
-                path.pop();
                 result?;
             }
             Ok(())
@@ -460,8 +456,8 @@ fn encode_value(w: &mut Writer, v: &Value, ty: &Type, path: &mut Path) -> Result
             check_no_extra_attributes(entries, object, path)?;
             w.map_len(len32(object.attributes.len(), path)?);
             for (name, t) in &object.attributes {
-                path.push(PathStep::Attribute(name.clone()));
-                let result = len32(name.len(), path).and_then(|_| {
+                let result = path.within(PathStep::Attribute(name.clone()), |path| {
+                    len32(name.len(), path)?;
                     w.str(name);
                     match entries.get(name) {
                         Some(item) => encode_value(w, item, t, path),
@@ -471,7 +467,6 @@ fn encode_value(w: &mut Writer, v: &Value, ty: &Type, path: &mut Path) -> Result
                         }
                     }
                 });
-                path.pop();
                 result?;
             }
             Ok(())
@@ -488,9 +483,9 @@ fn encode_sequence<'t>(
 ) -> Result<(), Error> {
     w.array_len(len32(items.len(), path)?);
     for (i, item) in items.into_iter().enumerate() {
-        path.push(index_step(i));
-        let result = encode_value(w, item, type_at(i), path);
-        path.pop();
+        let result = path.within(index_step(i), |path| {
+            encode_value(w, item, type_at(i), path)
+        });
         result?;
     }
     Ok(())
