@@ -171,6 +171,15 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(total))
 }
 
+/// Adds the fields that are set, leaving unset ones out of the document.
+fn insert_present(map: &mut serde_json::Map<String, serde_json::Value>, fields: &[(&str, &Option<String>)]) {
+    for (key, value) in fields {
+        if let Some(v) = value {
+            map.insert((*key).into(), v.clone().into());
+        }
+    }
+}
+
 /// Parses a container context written as JSON or YAML into its meaning (a JSON object).
 fn parse_container_context(text: &str) -> Result<serde_json::Value, String> {
     let value: serde_json::Value = match serde_json::from_str(text) {
@@ -266,32 +275,28 @@ impl LocationBlock {
     /// The snake_case document `addOrUpdateLocationFromDocument` takes.
     fn document(&self) -> serde_json::Value {
         let mut code_source = serde_json::Map::new();
-        for (key, value) in [
-            ("module_name", &self.module_name),
-            ("package_name", &self.package_name),
-            ("python_file", &self.python_file),
-            ("autoload_defs_module_name", &self.autoload_defs_module_name),
-        ] {
-            if let Some(v) = value {
-                code_source.insert(key.into(), v.clone().into());
-            }
-        }
+        insert_present(
+            &mut code_source,
+            &[
+                ("module_name", &self.module_name),
+                ("package_name", &self.package_name),
+                ("python_file", &self.python_file),
+                ("autoload_defs_module_name", &self.autoload_defs_module_name),
+            ],
+        );
         let mut document = serde_json::Map::new();
         document.insert("location_name".into(), self.name().into());
-        if let Some(image) = &self.image {
-            document.insert("image".into(), image.clone().into());
-        }
+        insert_present(&mut document, &[("image", &self.image)]);
         document.insert("code_source".into(), code_source.into());
-        for (key, value) in [
-            ("working_directory", &self.working_directory),
-            ("executable_path", &self.executable_path),
-            ("attribute", &self.attribute),
-            ("agent_queue", &self.agent_queue),
-        ] {
-            if let Some(v) = value {
-                document.insert(key.into(), v.clone().into());
-            }
-        }
+        insert_present(
+            &mut document,
+            &[
+                ("working_directory", &self.working_directory),
+                ("executable_path", &self.executable_path),
+                ("attribute", &self.attribute),
+                ("agent_queue", &self.agent_queue),
+            ],
+        );
         if let Some(context) = self.container_context.as_deref().and_then(|c| parse_container_context(c).ok()) {
             document.insert("container_context".into(), context);
         }
