@@ -300,7 +300,7 @@ impl Resource for AgentTokenResource {
             if before.scopes() != after.scopes() {
                 apply_scopes(client, token_id, &before.scopes(), &after.scopes()).await?;
             }
-            Ok::<_, Diagnostic>(self.fetch(client, &before).await?)
+            self.fetch(client, &before).await
         }
         .await;
         match result {
