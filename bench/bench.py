@@ -5,7 +5,8 @@ Measures in one run, side by side, and prints a Markdown report with medians, ra
   * `terraform plan` wall time, empty state ("create") and full state ("refresh"), for N simple resources of
     ours (`dagsterbranch_bench`), of the Go provider (`null_resource`) and of Terraform alone (`terraform_data`);
   * refresh plans of N `dagsterbranch_deployment` against the Dagster+ emulator: wall time and GraphQL requests;
-  * peak RSS of the provider processes (GNU time around each provider process).
+  * CPU time of each plan (Terraform and the provider processes it starts), and the provider processes' own CPU
+    time and peak RSS (from wait4, through a small wrapper around each provider process).
 
 Both providers run through `dev_overrides`, so neither pays for lock-file hashing and Terraform does the same
 work for both. Runs are interleaved (every configuration once per round, shuffled with a fixed seed) so that
@@ -21,6 +22,7 @@ import os
 import platform
 import random
 import re
+import resource
 import select
 import shutil
 import statistics
@@ -37,7 +39,6 @@ TERRAFORM = ROOT / ".venv" / "bin" / "terraform"
 GO_NULL = BENCH_DIR / "mirror/registry.terraform.io/hashicorp/null/2.1.2/linux_amd64/terraform-provider-null_v2.1.2_x4"
 OURS = BENCH_DIR / "bin" / "terraform-provider-dagsterbranch"
 EMULATOR = BENCH_DIR / "bin" / "dagster-plus-emulator"
-GNU_TIME = Path("/usr/bin/time")
 
 MAGIC_COOKIE = ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
 OUR_SOURCE = "dagsterbranch/dagsterbranch"
@@ -256,6 +257,7 @@ class Workspace:
         self.dir.mkdir(parents=True)
         (self.dir / "main.tf").write_text(main_tf)
         self.cli_config = cli_config
+        self.last_cpu_s = 0.0
 
     def run(self, args: list[str], expect: tuple[int, ...], cli_config: Path | None = None, extra_env: dict | None = None,
             timeout: float = 900) -> float:
@@ -263,10 +265,14 @@ class Workspace:
         out = self.dir / "terraform.log"
         with out.open("wb") as sink:
             started = time.perf_counter()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             process = subprocess.run([str(TERRAFORM), *args], cwd=self.dir, stdin=subprocess.DEVNULL, stdout=sink,
                                      stderr=subprocess.STDOUT, timeout=timeout,
                                      env=tf_env(cli_config or self.cli_config, extra_env))
             elapsed = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # Terraform waits for every provider process it starts, so its children's CPU time includes theirs.
+        self.last_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if process.returncode not in expect:
             die(f"`terraform {' '.join(args)}` in {self.dir} exited {process.returncode} (expected {expect}):\n"
                 + out.read_text(errors="replace")[-4000:])
@@ -315,38 +321,57 @@ def plugin_dirs(work: Path) -> tuple[Path, Path]:
     return go_dir, ours_dir
 
 
-def rss_wrapper_dirs(work: Path) -> tuple[Path, Path] | None:
-    """Plugin directories whose 'provider' runs the real one under GNU time, appending its peak RSS (KiB) to the
-    file named by $BENCH_RSS_FILE. Terraform starts a provider several times per plan; each start adds a line."""
-    if not GNU_TIME.exists():
-        return None
+# The provider as Terraform starts it in the resource-usage plans: a wrapper that runs the real binary as its
+# child and, when that exits, appends the child's peak RSS and CPU time (wait4, microseconds) to $BENCH_USAGE_FILE.
+# Terraform starts a provider several times per plan; each start adds a line.
+USAGE_WRAPPER = """#!{python} -S
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execv({real!r}, [{real!r}] + sys.argv[1:])
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+_, status, usage = os.wait4(pid, 0)
+with open(os.environ["BENCH_USAGE_FILE"], "a") as out:
+    out.write(f"rss_kib {{usage.ru_maxrss}} cpu_us {{round((usage.ru_utime + usage.ru_stime) * 1e6)}}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def usage_wrapper_dirs(work: Path) -> tuple[Path, Path]:
     dirs = []
     for kind, name, real in (("go", "terraform-provider-null", GO_NULL), ("ours", "terraform-provider-dagsterbranch", OURS)):
-        d = work / "rss-plugins" / kind
+        d = work / "usage-plugins" / kind
         d.mkdir(parents=True)
         wrapper = d / name
-        wrapper.write_text(f'#!/bin/sh\nexec {GNU_TIME} -f "rss_kib %M" -a -o "$BENCH_RSS_FILE" "{real}" "$@"\n')
+        wrapper.write_text(USAGE_WRAPPER.format(python=sys.executable, real=str(real)))
         wrapper.chmod(0o755)
         dirs.append(d)
     return dirs[0], dirs[1]
 
 
-def read_rss(path: Path) -> list[int]:
+def read_usage(path: Path) -> list[tuple[int, int]]:
+    """(peak RSS KiB, CPU µs) per provider process."""
     if not path.exists():
         return []
-    return [int(m.group(1)) for m in re.finditer(r"^rss_kib (\d+)$", path.read_text(), re.M)]
+    return [(int(m.group(1)), int(m.group(2))) for m in re.finditer(r"^rss_kib (\d+) cpu_us (\d+)$", path.read_text(), re.M)]
 
 
-def measured_rss(ws: Workspace, phase_expect: int, rss_cli: Path, work: Path, tag: str) -> dict:
-    rss_file = work / f"rss-{tag}.txt"
-    ws.plan(phase_expect, cli_config=rss_cli, extra_env={"BENCH_RSS_FILE": str(rss_file)})
-    values = read_rss(rss_file)
-    if not values:
-        die(f"no peak RSS recorded for {tag} ({rss_file})")
-    return {"peak_kib": max(values), "processes": len(values)}
+def measured_usage(ws: Workspace, phase_expect: int, usage_cli: Path, work: Path, tag: str, runs: int) -> dict:
+    """Peak RSS (max over every provider process of `runs` plans) and the provider processes' CPU time per plan."""
+    peaks, cpu_per_plan, processes = [], [], 0
+    for run in range(runs):
+        usage_file = work / f"usage-{tag}-{run}.txt"
+        ws.plan(phase_expect, cli_config=usage_cli, extra_env={"BENCH_USAGE_FILE": str(usage_file)})
+        values = read_usage(usage_file)
+        if not values:
+            die(f"no provider resource usage recorded for {tag} ({usage_file})")
+        peaks.append(max(rss for rss, _ in values))
+        cpu_per_plan.append(sum(cpu for _, cpu in values) / 1e6)
+        processes = len(values)
+    return {"peak_kib": max(peaks), "processes": processes, "cpu_s": median(cpu_per_plan)}
 
 
-def bench_plans(args, work: Path, cli: Path, rss_cli: Path | None) -> dict:
+def bench_plans(args, work: Path, cli: Path, usage_cli: Path) -> dict:
     sizes = args.sizes
     create = {(k, n): Workspace(work / "plan" / f"{k}-{n}-create", simple_config(k, n), cli) for k in KINDS for n in sizes}
     refresh = {(k, n): Workspace(work / "plan" / f"{k}-{n}-refresh", simple_config(k, n), cli) for k in KINDS for n in sizes}
@@ -355,6 +380,7 @@ def bench_plans(args, work: Path, cli: Path, rss_cli: Path | None) -> dict:
         ws.apply()
     cases = [("create", k, n) for k in KINDS for n in sizes] + [("refresh", k, n) for k in KINDS for n in sizes]
     times: dict[tuple, list[float]] = {c: [] for c in cases}
+    cpu: dict[tuple, list[float]] = {c: [] for c in cases}
     rng = random.Random(20261122)
     rounds = args.warmup + args.runs
     for r in range(rounds):
@@ -366,14 +392,16 @@ def bench_plans(args, work: Path, cli: Path, rss_cli: Path | None) -> dict:
             elapsed = ws.plan(2 if phase == "create" else 0)
             if r >= args.warmup:
                 times[(phase, kind, n)].append(elapsed)
+                cpu[(phase, kind, n)].append(ws.last_cpu_s)
         log(f"plan round {r + 1}/{rounds} ({'warm-up' if r < args.warmup else 'measured'}) took {time.perf_counter() - started:.1f} s")
-    result = {"times": {f"{p}/{k}/{n}": v for (p, k, n), v in times.items()}, "rss": {}}
-    if rss_cli is not None:
-        log("measuring peak RSS (one plan per provider, size and phase, under GNU time)")
-        for kind in ("go", "ours"):
-            for n in sizes:
-                for phase, table, expect in (("create", create, 2), ("refresh", refresh, 0)):
-                    result["rss"][f"{phase}/{kind}/{n}"] = measured_rss(table[(kind, n)], expect, rss_cli, work, f"{phase}-{kind}-{n}")
+    result = {"times": {f"{p}/{k}/{n}": v for (p, k, n), v in times.items()},
+              "cpu": {f"{p}/{k}/{n}": v for (p, k, n), v in cpu.items()}, "usage": {}}
+    log(f"measuring the provider processes' peak RSS and CPU time ({args.usage_runs} plans per provider, size and phase)")
+    for kind in ("go", "ours"):
+        for n in sizes:
+            for phase, table, expect in (("create", create, 2), ("refresh", refresh, 0)):
+                result["usage"][f"{phase}/{kind}/{n}"] = measured_usage(
+                    table[(kind, n)], expect, usage_cli, work, f"{phase}-{kind}-{n}", args.usage_runs)
     return result
 
 
@@ -449,7 +477,7 @@ resource "dagsterbranch_deployment" "d" {{
 """
 
 
-def bench_deployments(args, work: Path, cli: Path, rss_cli: Path | None) -> dict:
+def bench_deployments(args, work: Path, cli: Path, usage_cli: Path) -> dict:
     emulator = Emulator(work)
     try:
         # Code locations load at once, so apply does not wait on the simulated 200 ms.
@@ -472,9 +500,8 @@ def bench_deployments(args, work: Path, cli: Path, rss_cli: Path | None) -> dict
                     result[n]["requests"].append(served)
                     result[n]["fields"] = fields
             log(f"deployment refresh round {r + 1}/{rounds} done")
-        if rss_cli is not None:
-            for n, ws in spaces.items():
-                result[n]["rss"] = measured_rss(ws, 0, rss_cli, work, f"deployments-{n}")
+        for n, ws in spaces.items():
+            result[n]["usage"] = measured_usage(ws, 0, usage_cli, work, f"deployments-{n}", 1)
         return result
     finally:
         emulator.stop()
@@ -544,25 +571,37 @@ def report(args, info: dict, hs: dict, plans: dict, deps: dict, elapsed_s: float
                 targets.append((f"plan of {n} ({phase}) within {PLAN_MAX_OVER_FLOOR:g}× of terraform_data", f"{ours / base:.2f}×", ours / base <= PLAN_MAX_OVER_FLOOR))
     add("")
 
-    if plans["rss"]:
-        add("Provider peak RSS during one `terraform plan` (max over the provider processes Terraform starts; GNU time)")
-        add("")
-        add("| N | phase | Go null | dagsterbranch | Go ÷ ours | processes per plan (Go / ours) |")
-        add("| ---: | --- | ---: | ---: | ---: | ---: |")
-        worst = 0.0
-        for phase in ("create", "refresh"):
-            for n in args.sizes:
-                go, ours = plans["rss"][f"{phase}/go/{n}"], plans["rss"][f"{phase}/ours/{n}"]
-                fraction = ours["peak_kib"] / go["peak_kib"]
-                worst = max(worst, fraction)
-                add(f"| {n:,} | {phase} | {mb(go['peak_kib'])} | {mb(ours['peak_kib'])} | {1 / fraction:.1f}× | {go['processes']} / {ours['processes']} |")
-        for n, d in deps.items():
-            if "rss" in d:
-                add(f"| {n:,} | refresh of `dagsterbranch_deployment` | – | {mb(d['rss']['peak_kib'])} | – | – / {d['rss']['processes']} |")
-        targets.append(("provider peak RSS ≤ ⅓ of Go's (every N and phase)", f"{worst:.2f} of Go's", worst <= RSS_MAX_FRACTION))
-    else:
-        add("Provider peak RSS: not measured (/usr/bin/time is missing; Debian: apt-get install time).")
-        targets.append(("provider peak RSS ≤ ⅓ of Go's", "not measured", False))
+    add("CPU time of one `terraform plan` (median; user + system time of Terraform and of every provider process it "
+        "starts), and the part of it spent in the provider processes (median of "
+        f"{args.usage_runs} plans through the wrapper)")
+    add("")
+    add("| N | phase | terraform_data (floor) | Go null | in Go null | dagsterbranch | in dagsterbranch | ours − floor | provider's share of ours − floor |")
+    add("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    c = {key: median(v) for key, v in plans["cpu"].items()}
+    u = plans["usage"]
+    for phase in ("create", "refresh"):
+        for n in args.sizes:
+            base, go, ours = (c[f"{phase}/{k}/{n}"] for k in KINDS)
+            in_go, in_ours = u[f"{phase}/go/{n}"]["cpu_s"], u[f"{phase}/ours/{n}"]["cpu_s"]
+            over = ours - base
+            share = f"{in_ours / over:.0%}" if over > 0 else "–"
+            add(f"| {n:,} | {phase} | {ms(base)} | {ms(go)} | {ms(in_go)} | {ms(ours)} | {ms(in_ours)} | {ms(over)} | {share} |")
+    add("")
+
+    add("Provider peak RSS during one `terraform plan` (max over the provider processes Terraform starts)")
+    add("")
+    add("| N | phase | Go null | dagsterbranch | Go ÷ ours | processes per plan (Go / ours) |")
+    add("| ---: | --- | ---: | ---: | ---: | ---: |")
+    worst = 0.0
+    for phase in ("create", "refresh"):
+        for n in args.sizes:
+            go, ours = u[f"{phase}/go/{n}"], u[f"{phase}/ours/{n}"]
+            fraction = ours["peak_kib"] / go["peak_kib"]
+            worst = max(worst, fraction)
+            add(f"| {n:,} | {phase} | {mb(go['peak_kib'])} | {mb(ours['peak_kib'])} | {1 / fraction:.1f}× | {go['processes']} / {ours['processes']} |")
+    for n, d in deps.items():
+        add(f"| {n:,} | refresh of `dagsterbranch_deployment` | – | {mb(d['usage']['peak_kib'])} | – | – / {d['usage']['processes']} |")
+    targets.append(("provider peak RSS ≤ ⅓ of Go's (every N and phase)", f"{worst:.2f} of Go's", worst <= RSS_MAX_FRACTION))
     add("")
 
     add("Refresh plan of N `dagsterbranch_deployment` against the emulator (one code location each; no changes)")
@@ -606,6 +645,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=sizes, default=[1, 100, 500], help="simple-resource counts (default 1,100,500)")
     parser.add_argument("--deployments", type=sizes, default=[100, 1000], help="branch-deployment counts (default 100,1000)")
     parser.add_argument("--deployment-runs", type=int, default=5, help="measured deployment refresh rounds (default 5)")
+    parser.add_argument("--usage-runs", type=int, default=3,
+                        help="plans per provider, size and phase for peak RSS and provider CPU time (default 3)")
     parser.add_argument("--handshake-runs", type=int, default=80, help="measured handshakes per binary (default 80)")
     parser.add_argument("--handshake-warmup", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the work directory (Terraform workspaces and logs)")
@@ -622,17 +663,14 @@ def main() -> int:
         info = machine()
         go_dir, ours_dir = plugin_dirs(work)
         cli = dev_overrides_config(work / "timing.tfrc", go_dir, ours_dir)
-        wrappers = rss_wrapper_dirs(work)
-        rss_cli = dev_overrides_config(work / "rss.tfrc", *wrappers) if wrappers else None
-        if rss_cli is None:
-            log(f"{GNU_TIME} not found: peak RSS will not be measured")
+        usage_cli = dev_overrides_config(work / "usage.tfrc", *usage_wrapper_dirs(work))
 
         log(f"handshake: {args.handshake_runs} runs per binary")
         hs = bench_handshake(args, work)
         log(f"terraform plan: sizes {args.sizes}, {args.runs} rounds")
-        plans = bench_plans(args, work, cli, rss_cli)
+        plans = bench_plans(args, work, cli, usage_cli)
         log(f"branch deployments: {args.deployments}")
-        deps = bench_deployments(args, work, cli, rss_cli)
+        deps = bench_deployments(args, work, cli, usage_cli)
 
         text, all_ok = report(args, info, hs, plans, deps, time.perf_counter() - started)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
