@@ -156,3 +156,56 @@ fn a_given_token_is_used_as_is_and_never_revoked() {
     ws.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert_eq!(agent_token(&emulator, &id)["revoked"], false, "a token the resource does not own stays");
 }
+
+#[test]
+fn imports_by_label_with_a_given_token_or_adopting_the_agents_own_token() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    let address = "dagsterbranch_agent.bd";
+    ws.write(&agent_config(&emulator, ""));
+    ws.apply();
+    let own = ws.state_attributes(address);
+    let own_id = own["token_id"].as_str().expect("token id").to_string();
+    ws.ok(&["state", "rm", address]);
+
+    // A token with Dagster+'s default organization-wide scope is not adopted, and nothing reaches state.
+    let created = graphql(&emulator, "mutation { createAgentToken(description: \"by hand\") { ... on DagsterCloudAgentToken { id token } } }", json!({}));
+    let org_token = created["createAgentToken"]["token"].as_str().expect("token").to_string();
+    let org_id = created["createAgentToken"]["id"].to_string();
+    let refused = ws.run(&["import", "-no-color", address, &format!("branch-agent:{org_id}")]);
+    assert_eq!(refused.code, 1, "{}", refused.describe());
+    let text = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(text.contains("Agent token has other scopes") && text.contains("every deployment of the organization"), "{text}");
+    assert!(ws.state_resources().is_empty(), "a refused import must leave the state empty");
+
+    // LABEL:TOKEN_ID adopts the agent's own token: the configuration renders as before and the plan is empty.
+    let imported = ws.ok(&["import", "-no-color", address, &format!("branch-agent:{own_id}")]);
+    assert!(imported.stdout.contains("No agent labelled `branch-agent` has reported"), "{}", imported.describe());
+    let state = ws.state_attributes(address);
+    assert_eq!(state["token_id"], own_id.as_str());
+    assert_eq!(state["agent_token"], own["agent_token"]);
+    assert_eq!(state["dagster_yaml"], own["dagster_yaml"]);
+    assert_eq!(state["helm_values"], own["helm_values"]);
+    ws.assert_empty_plan("after adopting the agent with its own token");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &own_id)["revoked"], true, "an adopted token is owned: destroy revokes it");
+
+    // LABEL alone: the agent runs with the configured token, after one in-place update that renders it.
+    ws.write(&agent_config(&emulator, &format!("token = \"{org_token}\"\n  replicas = 2")));
+    ws.ok(&["import", "-no-color", address, "branch-agent"]);
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{}", plan.describe());
+    ws.apply();
+    let state = ws.state_attributes(address);
+    assert!(state["token_id"].is_null(), "{state}");
+    assert_eq!(yaml(&state["dagster_yaml"])["dagster_cloud_api"]["agent_token"], org_token.as_str());
+    assert_eq!(yaml(&state["helm_values"])["dagsterCloudAgent"]["replicas"], 2);
+    ws.assert_empty_plan("after the update that follows a label import");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &org_id)["revoked"], false, "a given token is never revoked");
+
+    // An id that is no label is refused at import.
+    let bad = ws.run(&["import", "-no-color", address, ":42"]);
+    assert_eq!(bad.code, 1, "{}", bad.describe());
+    assert!(format!("{}{}", bad.stdout, bad.stderr).contains("is not an agent label"), "{}", bad.describe());
+}

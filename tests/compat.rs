@@ -309,12 +309,14 @@ fn agent_lifecycle(terraform: Terraform) {
     assert_eq!(ws.state_attributes(address)["token_id"], token_id.as_str(), "an update must keep the token");
     ws.assert_empty_plan("after the update");
 
-    // The resource offers no import (its token value cannot be read back); every client must say so cleanly
-    // and leave the state as it was.
-    let run = ws.run(&["import", "-no-color", address, "compat-agent"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(all_output(&run).contains("cannot be imported"), "{}", run.describe());
-    ws.assert_empty_plan("after the refused import");
+    // Import as LABEL:TOKEN_ID adopts the agent with its own token; settings that live only in configuration
+    // start from their defaults, so the queue comes back as one in-place update.
+    ws.ok(&["state", "rm", address]);
+    ws.ok(&["import", "-no-color", address, &format!("compat-agent:{token_id}")]);
+    assert_eq!(ws.state_attributes(address)["token_id"], token_id.as_str(), "import must adopt the token");
+    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "after import");
+    ws.apply();
+    ws.assert_empty_plan("after import and update");
 
     // Its own token revoked out of band: the agent cannot run, so it is planned anew.
     graphql(&emulator, "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": token_id.parse::<i64>().unwrap() }));

@@ -122,12 +122,16 @@ fn provider_example_validates_and_plans() {
 
 /// The string the example's import id is replaced with. Ids that Dagster+ or AWS assign (an agent token's
 /// number, a generated deployment name) cannot match what a fresh emulator hands out, so those are replaced
-/// by the `id` of the object just created; ids made of the configuration's own values are used verbatim.
+/// by the `id` of the object just created (or, for an agent's `LABEL:TOKEN_ID`, by the token it owns); ids
+/// made of the configuration's own values are used verbatim.
 fn import_id(example_id: &str, state: &Value) -> String {
     let values: Vec<&str> = state.as_object().into_iter().flatten().filter_map(|(_, v)| v.as_str()).collect();
     let repo_branch = format!("{}:{}", state["repo"].as_str().unwrap_or_default(), state["branch"].as_str().unwrap_or_default());
+    let agent_label = format!("{}:", state["label"].as_str().unwrap_or_default());
     if values.contains(&example_id) || example_id == repo_branch {
         example_id.to_string()
+    } else if let (true, Some(token_id)) = (example_id.starts_with(&agent_label), state["token_id"].as_str()) {
+        format!("{agent_label}{token_id}")
     } else {
         state["id"].as_str().expect("state id").to_string()
     }

@@ -13,7 +13,7 @@ use tfplugin::{Attribute, Block, Context, Diagnostic, Diagnostics, NestedBlock, 
 use tracing::info;
 
 use crate::dagster::agents::Agent;
-use crate::provider::{Configured, SharedConfig};
+use crate::provider::{configured, Configured, SharedConfig};
 use crate::resources::agent_token::{apply_scopes, Scopes};
 use crate::resources::{decode_change, decode_pair};
 
@@ -236,6 +236,25 @@ fn split_image(image: &str) -> (String, String) {
     }
 }
 
+/// `LABEL` or `LABEL:TOKEN_ID`; a label may itself hold colons, so only an all-digit last part is a token id.
+fn parse_import_id(id: &str) -> Result<(String, Option<i64>), Diagnostic> {
+    let id = id.trim();
+    let (label, token_id) = match id.rsplit_once(':') {
+        Some((label, digits)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            let token_id = digits.parse::<i64>().map_err(|_| Diagnostic::error("Invalid import id", format!("`{digits}` is not an agent token id.")))?;
+            (label, Some(token_id))
+        }
+        _ => (id, None),
+    };
+    if label.trim().is_empty() || label.chars().count() > 255 {
+        return Err(Diagnostic::error(
+            "Invalid import id",
+            format!("`{id}` is not an agent label. Import with `LABEL` (the agent runs with the configured `token`) or `LABEL:TOKEN_ID` (the resource owns that token), e.g. `terraform import dagsterbranch_agent.branch branch-deployments:42`."),
+        ));
+    }
+    Ok((label.to_string(), token_id))
+}
+
 fn to_yaml(document: &Json) -> String {
     serde_norway::to_string(&yaml_value(document)).unwrap_or_default()
 }
@@ -279,6 +298,37 @@ impl AgentResource {
     async fn revoke_owned_token(&self, config: &Configured, token_id: &str) -> Result<(), Diagnostic> {
         let id: i64 = token_id.parse().map_err(|_| Diagnostic::error("Invalid token id in state", format!("`{token_id}` is not a token id.")))?;
         config.dagster.revoke_agent_token(id).await.map_err(|e| Diagnostic::error("Could not revoke the agent's token", e.to_string()))
+    }
+
+    /// Takes an existing token as the resource's own. Its value goes into the rendered configuration, and its
+    /// scopes must be those of a token this resource creates, which it keeps in line with `deployments`.
+    async fn adopt_token(&self, config: &Configured, token_id: i64, state: &mut AgentState) -> Result<(), Diagnostic> {
+        let elsewhere = "Import the token as a `dagsterbranch_agent_token` and pass it in `token`, or import the agent by its label alone.";
+        let inventory = config.dagster.agent_token_inventory().await.map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
+        let token = inventory
+            .tokens
+            .iter()
+            .find(|t| t.id == token_id && !t.revoked)
+            .ok_or_else(|| Diagnostic::error("Agent token not found", format!("Dagster+ has no agent token with id {token_id} that is not revoked.")))?;
+        let Some(secret) = &token.token else {
+            return Err(Diagnostic::error(
+                "Agent token value not available",
+                format!("Dagster+ did not return the value of agent token {token_id}, and the agent's configuration holds it. {elsewhere}"),
+            ));
+        };
+        let granted = Scopes::granted(token, &inventory.deployments);
+        let owned = Scopes { organization: false, all_branch_deployments: true, deployments: granted.deployments.clone() };
+        if granted != owned {
+            let reach = if granted.organization { "may serve every deployment of the organization" } else { "may not serve branch deployments" };
+            return Err(Diagnostic::error(
+                "Agent token has other scopes",
+                format!("Agent token {token_id} {reach}; a token this resource owns serves all branch deployments and, besides them, only the full deployments in `deployments`. {elsewhere}"),
+            ));
+        }
+        state.token_id = Some(token_id.to_string());
+        state.agent_token = Some(secret.expose().to_string());
+        state.deployments = Some(granted.deployments);
+        Ok(())
     }
 
     /// Waits until Dagster+ reports an agent with this label as RUNNING.
@@ -435,6 +485,41 @@ impl Resource for AgentResource {
             diags.push(d);
         }
     }
+
+    /// `LABEL` adopts the agent and runs it with the configured `token` (or a new one the resource owns);
+    /// `LABEL:TOKEN_ID` also adopts an existing token as the resource's own, revoked on destroy.
+    async fn import(&self, _ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let result = async {
+            let (label, token_id) = parse_import_id(id)?;
+            let config = configured(&self.config)?;
+            let mut state = AgentState { label: Some(label), ..AgentState::default() };
+            if let Some(token_id) = token_id {
+                self.adopt_token(&config, token_id, &mut state).await?;
+                state.render(config.organization.as_deref());
+            } else {
+                state.id = state.label.clone();
+            }
+            let agents = config.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
+            if !agents.iter().any(|a| a.agent_label.as_deref() == Some(state.label())) {
+                diags.push(Diagnostic::warning(
+                    format!("No agent labelled `{}` has reported to Dagster+", state.label()),
+                    "The agent was imported anyway; check the label if one is running.",
+                ));
+            }
+            Ok::<_, Diagnostic>(state)
+        }
+        .await;
+        match result {
+            Ok(state) => {
+                let value = self.encode(&state, diags)?;
+                Some(self.schema.with_defaults(value))
+            }
+            Err(d) => {
+                diags.push(d);
+                None
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -445,6 +530,18 @@ mod tests {
     fn images_split_into_repository_and_tag() {
         assert_eq!(split_image("docker.io/dagster/dagster-cloud-agent:1.13.27"), ("docker.io/dagster/dagster-cloud-agent".into(), "1.13.27".into()));
         assert_eq!(split_image("localhost:5000/agent"), ("localhost:5000/agent".into(), "latest".into()));
+    }
+
+    #[test]
+    fn import_ids_split_into_label_and_token_id() {
+        assert_eq!(parse_import_id("branch-deployments").unwrap(), ("branch-deployments".into(), None));
+        assert_eq!(parse_import_id(" branch-deployments:42 ").unwrap(), ("branch-deployments".into(), Some(42)));
+        assert_eq!(parse_import_id("team:branch").unwrap(), ("team:branch".into(), None));
+        assert_eq!(parse_import_id("team:branch:7").unwrap(), ("team:branch".into(), Some(7)));
+        assert_eq!(parse_import_id("agent:").unwrap(), ("agent:".into(), None));
+        assert!(parse_import_id(":42").is_err());
+        assert!(parse_import_id("  ").is_err());
+        assert!(parse_import_id("a:99999999999999999999").is_err());
     }
 
     #[test]

@@ -77,6 +77,22 @@ impl Scopes {
     pub fn new_token() -> Scopes {
         Scopes { organization: true, ..Scopes::default() }
     }
+
+    /// The scopes Dagster+ reports for `token`; `deployments` names the deployments its grants point at.
+    pub fn granted(token: &AgentToken, deployments: &[FullDeployment]) -> Scopes {
+        let grants = token.permissions.as_ref();
+        Scopes {
+            organization: grants.is_some_and(|g| g.organization_permission_grant.is_some()),
+            all_branch_deployments: grants.is_some_and(|g| g.all_branch_deployments_permission_grant.is_some()),
+            deployments: grants
+                .map(|g| g.deployment_permission_grants.as_slice())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|grant| grant.deployment_id)
+                .map(|id| deployment_name(deployments, id))
+                .collect(),
+        }
+    }
 }
 
 impl AgentTokenState {
@@ -100,18 +116,10 @@ impl AgentTokenState {
     fn refresh_from(&mut self, token: &AgentToken, deployments: &[FullDeployment]) {
         self.id = Some(token.id.to_string());
         self.description = token.description.clone();
-        let grants = token.permissions.as_ref();
-        self.organization = Some(grants.is_some_and(|g| g.organization_permission_grant.is_some()));
-        self.all_branch_deployments = Some(grants.is_some_and(|g| g.all_branch_deployments_permission_grant.is_some()));
-        self.deployments = Some(
-            grants
-                .map(|g| g.deployment_permission_grants.as_slice())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|grant| grant.deployment_id)
-                .map(|id| deployment_name(deployments, id))
-                .collect(),
-        );
+        let scopes = Scopes::granted(token, deployments);
+        self.organization = Some(scopes.organization);
+        self.all_branch_deployments = Some(scopes.all_branch_deployments);
+        self.deployments = Some(scopes.deployments);
         if let Some(secret) = &token.token {
             // Kept from creation; filled after import when the API reveals it.
             if self.token.is_none() {

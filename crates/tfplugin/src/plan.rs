@@ -58,7 +58,7 @@ fn config_is_null(config: &Value, name: &str) -> bool {
     config.get(name).is_none_or(Value::is_null)
 }
 
-fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
+pub(crate) fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
     let Some(attrs) = attrs_mut(planned) else { return };
     for attribute in &block.attributes {
         if attribute.write_only {

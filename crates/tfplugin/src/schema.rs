@@ -37,6 +37,14 @@ impl Schema {
         self
     }
 
+    /// `value` with every null attribute that has a default set to that default: where an imported state starts
+    /// for attributes that live only in configuration.
+    pub fn with_defaults(&self, mut value: Value) -> Value {
+        let config = value.clone();
+        crate::plan::apply_defaults(&self.block, &config, &mut value);
+        value
+    }
+
     pub fn value_type(&self) -> Type {
         self.block.value_type()
     }

@@ -1,0 +1,4 @@
+import {
+  to = dagsterbranch_agent.branch
+  id = "branch-deployments:42"
+}
