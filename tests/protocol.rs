@@ -48,11 +48,39 @@ struct Served {
     socket: String,
 }
 
+impl Served {
+    /// Sends SIGTERM (procps' kill; the tests have no libc dependency) and waits up to five seconds for the exit.
+    fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("/bin/kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+}
+
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if self.terminate().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_removes_the_socket_directory() {
+    let terraform_identity = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("certificate");
+    let mut served = serve_with_client_certificate(&terraform_identity.cert.pem());
+    let socket = std::path::PathBuf::from(&served.socket);
+    assert!(socket.exists(), "{} must exist while the provider serves", socket.display());
+    let status = served.terminate().expect("the provider exits within 5 s of SIGTERM");
+    assert!(status.success(), "{status}");
+    assert!(!socket.parent().expect("socket directory").exists(), "the socket directory must be removed");
 }
 
 /// Starts the provider as go-plugin does and reads its handshake line.

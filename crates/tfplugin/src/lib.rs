@@ -66,6 +66,8 @@ pub async fn serve(provider: Arc<dyn Provider>) -> Result<(), ServeError> {
     let client_cert = request.client_cert.ok_or(ServeError::NoClientCertificate)?;
     let identity = tls::server_identity(&client_cert)?;
     ignore_interrupts();
+    let shutdown = Arc::new(Notify::new());
+    shut_down_on_terminate(shutdown.clone());
 
     let socket_dir = tempfile::Builder::new().prefix("plugin").tempdir().map_err(ServeError::Listen)?;
     let socket_path = socket_dir.path().join("provider.sock");
@@ -77,7 +79,6 @@ pub async fn serve(provider: Arc<dyn Provider>) -> Result<(), ServeError> {
     drop(stdout);
 
     let stop = CancellationToken::new();
-    let shutdown = Arc::new(Notify::new());
     let acceptor = tokio_rustls::TlsAcceptor::from(identity.config);
     let incoming = accept_tls(listener, acceptor);
 
@@ -106,6 +107,22 @@ fn ignore_interrupts() {
             });
         }
         Err(e) => warn!(error = %e, "could not install the interrupt handler"),
+    }
+}
+
+/// SIGTERM (a process supervisor, or a test tearing the provider down) ends the provider the way Terraform's
+/// Shutdown call does, so the socket directory is removed instead of being left behind in the temp dir.
+fn shut_down_on_terminate(shutdown: Arc<Notify>) {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut terminations) => {
+            tokio::spawn(async move {
+                if terminations.recv().await.is_some() {
+                    debug!("terminate signal: shutting down");
+                    shutdown.notify_one();
+                }
+            });
+        }
+        Err(e) => warn!(error = %e, "could not install the terminate handler"),
     }
 }
 
