@@ -334,7 +334,8 @@ const INDEX_INTRO: &str = "\
 Use it to declare, next to each other: the agent token and configuration of a dedicated branch-deployment \
 agent, a private Amazon ECR repository with a push-only IAM user for CI, and one Dagster+ branch deployment \
 per git branch with its code locations. Existing branch deployments can be imported by name, by \
-`repo:branch`, by identity (Terraform 1.12+) or discovered with `terraform query` (Terraform 1.14+).
+`repo:branch`, by identity (Terraform 1.12+) or discovered with `terraform query` (Terraform 1.14+); an \
+agent that already runs is imported by its label, agent tokens by their id.
 
 ";
 
