@@ -209,3 +209,31 @@ fn imports_by_label_with_a_given_token_or_adopting_the_agents_own_token() {
     assert_eq!(bad.code, 1, "{}", bad.describe());
     assert!(format!("{}{}", bad.stdout, bad.stderr).contains("is not an agent label"), "{}", bad.describe());
 }
+
+#[test]
+fn scopes_granted_to_the_owned_token_outside_terraform_show_as_drift_and_are_undone() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    let address = "dagsterbranch_agent.bd";
+    ws.write(&agent_config(&emulator, ""));
+    ws.apply();
+    let state = ws.state_attributes(address);
+    assert_eq!(state["token_scopes"], json!(["all_branch_deployments"]));
+    let token_id = state["token_id"].as_str().expect("token id").to_string();
+
+    // Someone gives the agent's token organization-wide access in the UI.
+    graphql(
+        &emulator,
+        "mutation($p: CreateOrUpdateCloudAgentPermissionsInput!) { createOrUpdateAgentPermissions(agentPermission: $p) { __typename } }",
+        json!({ "p": { "agentTokenId": token_id.parse::<i64>().unwrap(), "deploymentScope": "ORGANIZATION", "deploymentId": null, "grant": "AGENT" } }),
+    );
+    assert!(!agent_token(&emulator, &token_id)["permissions"]["organizationPermissionGrant"].is_null());
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.describe());
+    assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy") && plan.stdout.contains("- \"organization\""), "{}", plan.stdout);
+
+    ws.apply();
+    assert!(agent_token(&emulator, &token_id)["permissions"]["organizationPermissionGrant"].is_null(), "apply removes the grant");
+    assert_eq!(ws.state_attributes(address)["token_scopes"], json!(["all_branch_deployments"]));
+    ws.assert_empty_plan("after undoing the drift");
+}

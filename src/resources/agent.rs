@@ -55,6 +55,7 @@ fn schema() -> Schema {
         .attribute(Attribute::optional("agent_image", Type::String, "Agent image used in the rendered Helm values.").default(Value::String(DEFAULT_IMAGE.into())).validator(Validator::string("an image reference", crate::image::check_reference)))
         .attribute(Attribute::optional("wait_for_running", Type::Bool, "Wait on create until Dagster+ reports an agent with this label as RUNNING (bounded by `timeouts.create`).").default(Value::Bool(false)))
         .attribute(Attribute::computed("token_id", Type::String, "The id of the token the resource owns; null when `token` is given.").use_state_for_unknown())
+        .attribute(Attribute::computed("token_scopes", Type::Set(Box::new(Type::String)), "What the token the resource owns may serve, as Dagster+ reports it: `all_branch_deployments`, and `deployment:<name>` for each of `deployments`. A scope granted or removed outside Terraform shows here as drift, which the next apply undoes. Null when `token` is given."))
         .attribute(Attribute::computed("agent_token", Type::String, "The token the agent runs with.").sensitive())
         .attribute(Attribute::computed("dagster_yaml", Type::String, "The Docker agent's `dagster.yaml` (holds the token).").sensitive())
         .attribute(Attribute::computed("helm_values", Type::String, "Values for the `dagster-cloud-agent` Helm chart (holds the token).").sensitive())
@@ -84,6 +85,7 @@ struct AgentState {
     agent_image: Option<String>,
     wait_for_running: Option<bool>,
     token_id: Option<String>,
+    token_scopes: Option<BTreeSet<String>>,
     agent_token: Option<String>,
     dagster_yaml: Option<String>,
     helm_values: Option<String>,
@@ -118,6 +120,12 @@ impl AgentState {
 
     fn owned_scopes(&self) -> Scopes {
         Scopes { organization: false, all_branch_deployments: true, deployments: self.deployments.clone().unwrap_or_default() }
+    }
+
+    /// The scopes the owned token had when last seen; a state written before `token_scopes` existed (or
+    /// imported without a token) assumes they were in line with `deployments`.
+    fn seen_scopes(&self) -> Scopes {
+        self.token_scopes.as_ref().map(scopes_from_labels).unwrap_or_else(|| self.owned_scopes())
     }
 
     /// Fills every rendered output from the arguments and the effective token.
@@ -227,6 +235,30 @@ impl AgentState {
     }
 }
 
+const ORGANIZATION_SCOPE: &str = "organization";
+const ALL_BRANCH_DEPLOYMENTS_SCOPE: &str = "all_branch_deployments";
+const DEPLOYMENT_SCOPE_PREFIX: &str = "deployment:";
+
+/// Scopes as `token_scopes` shows them.
+fn scope_labels(scopes: &Scopes) -> BTreeSet<String> {
+    let mut labels: BTreeSet<String> = scopes.deployments.iter().map(|d| format!("{DEPLOYMENT_SCOPE_PREFIX}{d}")).collect();
+    if scopes.organization {
+        labels.insert(ORGANIZATION_SCOPE.into());
+    }
+    if scopes.all_branch_deployments {
+        labels.insert(ALL_BRANCH_DEPLOYMENTS_SCOPE.into());
+    }
+    labels
+}
+
+fn scopes_from_labels(labels: &BTreeSet<String>) -> Scopes {
+    Scopes {
+        organization: labels.contains(ORGANIZATION_SCOPE),
+        all_branch_deployments: labels.contains(ALL_BRANCH_DEPLOYMENTS_SCOPE),
+        deployments: labels.iter().filter_map(|l| l.strip_prefix(DEPLOYMENT_SCOPE_PREFIX)).map(str::to_string).collect(),
+    }
+}
+
 /// `repo/name:tag` → (`repo/name`, `tag`); a digest or a missing tag renders as `latest`.
 fn split_image(image: &str) -> (String, String) {
     let last_slash = image.rfind('/').map_or(0, |i| i + 1);
@@ -277,6 +309,29 @@ fn yaml_value(value: &Json) -> serde_norway::Value {
     }
 }
 
+/// The owned token's scopes after apply: what `deployments` asks for, so that drift seen on refresh shows as
+/// a change. A given token's scopes are not this resource's business.
+fn plan_token_scopes(plan: &mut tfplugin::Plan<'_>) {
+    if plan.planned.is_null() {
+        return;
+    }
+    let planned = match (plan.planned.get("token"), plan.planned.get("deployments")) {
+        (Some(Value::Null) | None, Some(Value::Set(names))) if names.iter().all(|n| n.as_str().is_some()) => {
+            let deployments = names.iter().filter_map(Value::as_str).map(str::to_string).collect();
+            let owned = Scopes { organization: false, all_branch_deployments: true, deployments };
+            Value::Set(scope_labels(&owned).into_iter().map(Value::String).collect())
+        }
+        (Some(Value::Null) | None, _) => Value::unknown(),
+        _ => Value::Null,
+    };
+    if !plan.is_create() && plan.prior.get("token_scopes") != Some(&planned) {
+        // Scope drift alone is a change too; the apply then reads the agent's health again.
+        plan.set("status", Value::unknown());
+        plan.set("last_heartbeat_time", Value::unknown());
+    }
+    plan.set("token_scopes", planned);
+}
+
 impl AgentResource {
     fn encode(&self, state: &AgentState, diags: &mut Diagnostics) -> Option<Value> {
         diags.capture(tfplugin::encode(state, &self.schema.value_type()))
@@ -292,7 +347,10 @@ impl AgentResource {
         info!(token_id = token.id, label = state.label(), "agent token created for the agent");
         state.token_id = Some(token.id.to_string());
         state.agent_token = token.token.as_ref().map(|t| t.expose().to_string());
-        apply_scopes(client, token.id, &Scopes::new_token(), &state.owned_scopes()).await
+        state.token_scopes = Some(scope_labels(&Scopes::new_token()));
+        apply_scopes(client, token.id, &Scopes::new_token(), &state.owned_scopes()).await?;
+        state.token_scopes = Some(scope_labels(&state.owned_scopes()));
+        Ok(())
     }
 
     async fn revoke_owned_token(&self, config: &Configured, token_id: &str) -> Result<(), Diagnostic> {
@@ -327,6 +385,7 @@ impl AgentResource {
         }
         state.token_id = Some(token_id.to_string());
         state.agent_token = Some(secret.expose().to_string());
+        state.token_scopes = Some(scope_labels(&granted));
         state.deployments = Some(granted.deployments);
         Ok(())
     }
@@ -371,6 +430,7 @@ impl AgentResource {
         let mut state = planned.clone();
         state.token_id = prior.and_then(|p| p.token_id.clone());
         state.agent_token = prior.and_then(|p| p.agent_token.clone());
+        state.token_scopes = prior.and_then(|p| p.token_scopes.clone());
         if let Some(given) = &planned.token {
             if let Some(owned) = state.token_id.take() {
                 if let Err(d) = self.revoke_owned_token(config, &owned).await {
@@ -380,11 +440,13 @@ impl AgentResource {
                 }
             }
             state.agent_token = Some(given.clone());
+            state.token_scopes = None;
         } else if let Some(owned) = state.token_id.clone() {
-            let before = prior.map(AgentState::owned_scopes).unwrap_or_else(Scopes::new_token);
+            let before = prior.map(AgentState::seen_scopes).unwrap_or_else(Scopes::new_token);
             if before != state.owned_scopes() {
-                if let Err(d) = apply_scopes(&config.dagster, owned.parse().unwrap_or_default(), &before, &state.owned_scopes()).await {
-                    diags.push(d);
+                match apply_scopes(&config.dagster, owned.parse().unwrap_or_default(), &before, &state.owned_scopes()).await {
+                    Ok(()) => state.token_scopes = Some(scope_labels(&state.owned_scopes())),
+                    Err(d) => diags.push(d),
                 }
             }
         } else if let Err(d) = self.create_owned_token(config, &mut state).await {
@@ -422,6 +484,7 @@ impl Resource for AgentResource {
 
     async fn modify_plan(&self, _ctx: &Context, plan: &mut tfplugin::Plan<'_>, diags: &mut Diagnostics) {
         super::check_full_deployment_names(&self.config, plan, "deployments", diags).await;
+        plan_token_scopes(plan);
     }
 
     async fn create(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
@@ -435,11 +498,11 @@ impl Resource for AgentResource {
             let (config, mut current) = decode_pair::<AgentState>(&self.config, state)?;
             if let Some(token_id) = &current.token_id {
                 let inventory = config.dagster.agent_token_inventory().await.map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
-                let alive = inventory.tokens.iter().any(|t| t.id.to_string() == *token_id && !t.revoked);
-                if !alive {
+                let Some(token) = inventory.tokens.iter().find(|t| t.id.to_string() == *token_id && !t.revoked) else {
                     // The agent's own token is gone: the agent cannot run; plan it anew with a new token.
                     return Ok(None);
-                }
+                };
+                current.token_scopes = Some(scope_labels(&Scopes::granted(token, &inventory.deployments)));
             }
             let agents = config.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
             current.observe(&agents);
@@ -542,6 +605,14 @@ mod tests {
         assert!(parse_import_id(":42").is_err());
         assert!(parse_import_id("  ").is_err());
         assert!(parse_import_id("a:99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn scope_labels_round_trip() {
+        let scopes = Scopes { organization: true, all_branch_deployments: true, deployments: ["prod".to_string(), "#12".to_string()].into() };
+        let labels = scope_labels(&scopes);
+        assert_eq!(labels, ["all_branch_deployments", "deployment:#12", "deployment:prod", "organization"].map(String::from).into());
+        assert_eq!(scopes_from_labels(&labels), scopes);
     }
 
     #[test]
