@@ -143,9 +143,7 @@ fn wait_for_running_times_out_with_a_clear_error() {
 #[test]
 fn a_given_token_is_used_as_is_and_never_revoked() {
     let emulator = start_emulator();
-    let created = graphql(&emulator, "mutation { createAgentToken(description: \"mine\") { ... on DagsterCloudAgentToken { id token } } }", json!({}));
-    let token = created["createAgentToken"]["token"].as_str().unwrap().to_string();
-    let id = created["createAgentToken"]["id"].to_string();
+    let (id, token) = create_agent_token_elsewhere(&emulator, "mine");
     let ws = Workspace::new(Terraform::V1_0, Installation::DevOverrides);
     ws.write(&agent_config(&emulator, &format!("token = \"{token}\"")));
     ws.apply();
@@ -169,9 +167,7 @@ fn imports_by_label_with_a_given_token_or_adopting_the_agents_own_token() {
     ws.ok(&["state", "rm", address]);
 
     // A token with Dagster+'s default organization-wide scope is not adopted, and nothing reaches state.
-    let created = graphql(&emulator, "mutation { createAgentToken(description: \"by hand\") { ... on DagsterCloudAgentToken { id token } } }", json!({}));
-    let org_token = created["createAgentToken"]["token"].as_str().expect("token").to_string();
-    let org_id = created["createAgentToken"]["id"].to_string();
+    let (org_id, org_token) = create_agent_token_elsewhere(&emulator, "by hand");
     let refused = ws.run(&["import", "-no-color", address, &format!("branch-agent:{org_id}")]);
     assert_eq!(refused.code, 1, "{}", refused.describe());
     let text = format!("{}{}", refused.stdout, refused.stderr);

@@ -61,7 +61,7 @@ fn lifecycle(terraform: Terraform) {
     ws.assert_empty_plan("after terraform import");
 
     // Revoked outside Terraform: planned for creation again.
-    graphql(&emulator, "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": id.parse::<i64>().unwrap() }));
+    revoke_agent_token_elsewhere(&emulator, &id);
     let plan = ws.plan();
     assert_eq!(plan.code, 2);
     assert!(plan.stdout.contains("1 to add, 0 to change, 0 to destroy"), "expected re-creation:\n{}", plan.stdout);
@@ -88,12 +88,7 @@ fn lifecycle_with_terraform_1_0() {
 #[test]
 fn import_block_and_generated_config() {
     let emulator = start_emulator();
-    let created = graphql(
-        &emulator,
-        "mutation { createAgentToken(description: \"made in the UI\") { ... on DagsterCloudAgentToken { id } } }",
-        json!({}),
-    );
-    let id = created["createAgentToken"]["id"].to_string();
+    let (id, _) = create_agent_token_elsewhere(&emulator, "made in the UI");
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
     ws.write(&format!(
         r#"{provider}

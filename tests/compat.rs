@@ -278,7 +278,7 @@ fn agent_token_lifecycle(terraform: Terraform) {
     ws.ok(&["import", "-no-color", address, &id]);
     ws.assert_empty_plan("after import");
 
-    graphql(&emulator, "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": id.parse::<i64>().unwrap() }));
+    revoke_agent_token_elsewhere(&emulator, &id);
     plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "revoked out of band");
     ws.apply();
     let new_id = ws.state_attributes(address)["id"].as_str().expect("id").to_string();
@@ -319,7 +319,7 @@ fn agent_lifecycle(terraform: Terraform) {
     ws.assert_empty_plan("after import and update");
 
     // Its own token revoked out of band: the agent cannot run, so it is planned anew.
-    graphql(&emulator, "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": token_id.parse::<i64>().unwrap() }));
+    revoke_agent_token_elsewhere(&emulator, &token_id);
     plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "token revoked out of band");
     ws.apply();
     let new_token = ws.state_attributes(address)["token_id"].as_str().expect("token_id").to_string();
@@ -460,12 +460,7 @@ fn registry_lifecycle(terraform: Terraform) {
 /// `import { to, id }` (Terraform 1.5+). Older clients refuse the block.
 fn import_block(terraform: Terraform, offered: bool) -> Outcome {
     let emulator = emulator();
-    let created = graphql(
-        &emulator,
-        "mutation { createAgentToken(description: \"made elsewhere\") { ... on DagsterCloudAgentToken { id } } }",
-        json!({}),
-    );
-    let id = created["createAgentToken"]["id"].to_string();
+    let (id, _) = create_agent_token_elsewhere(&emulator, "made elsewhere");
     let ws = Workspace::new(terraform, Installation::DevOverrides);
     ws.write(&format!(
         "{}\nimport {{\n  to = dagsterbranch_agent_token.t\n  id = \"{id}\"\n}}\n\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description = \"made elsewhere\"\n}}\n",

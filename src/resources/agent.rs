@@ -119,7 +119,7 @@ impl AgentState {
     }
 
     fn owned_scopes(&self) -> Scopes {
-        Scopes { organization: false, all_branch_deployments: true, deployments: self.deployments.clone().unwrap_or_default() }
+        owned_token_scopes(self.deployments.clone().unwrap_or_default())
     }
 
     /// The scopes the owned token had when last seen; a state written before `token_scopes` existed (or
@@ -239,6 +239,11 @@ const ORGANIZATION_SCOPE: &str = "organization";
 const ALL_BRANCH_DEPLOYMENTS_SCOPE: &str = "all_branch_deployments";
 const DEPLOYMENT_SCOPE_PREFIX: &str = "deployment:";
 
+/// What a token this resource owns may serve: all branch deployments, and these full deployments.
+fn owned_token_scopes(deployments: BTreeSet<String>) -> Scopes {
+    Scopes { organization: false, all_branch_deployments: true, deployments }
+}
+
 /// Scopes as `token_scopes` shows them.
 fn scope_labels(scopes: &Scopes) -> BTreeSet<String> {
     let mut labels: BTreeSet<String> = scopes.deployments.iter().map(|d| format!("{DEPLOYMENT_SCOPE_PREFIX}{d}")).collect();
@@ -318,8 +323,7 @@ fn plan_token_scopes(plan: &mut tfplugin::Plan<'_>) {
     let planned = match (plan.planned.get("token"), plan.planned.get("deployments")) {
         (Some(Value::Null) | None, Some(Value::Set(names))) if names.iter().all(|n| n.as_str().is_some()) => {
             let deployments = names.iter().filter_map(Value::as_str).map(str::to_string).collect();
-            let owned = Scopes { organization: false, all_branch_deployments: true, deployments };
-            Value::Set(scope_labels(&owned).into_iter().map(Value::String).collect())
+            Value::Set(scope_labels(&owned_token_scopes(deployments)).into_iter().map(Value::String).collect())
         }
         (Some(Value::Null) | None, _) => Value::unknown(),
         _ => Value::Null,
@@ -375,8 +379,7 @@ impl AgentResource {
             ));
         };
         let granted = Scopes::granted(token, &inventory.deployments);
-        let owned = Scopes { organization: false, all_branch_deployments: true, deployments: granted.deployments.clone() };
-        if granted != owned {
+        if granted != owned_token_scopes(granted.deployments.clone()) {
             let reach = if granted.organization { "may serve every deployment of the organization" } else { "may not serve branch deployments" };
             return Err(Diagnostic::error(
                 "Agent token has other scopes",

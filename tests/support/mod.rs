@@ -297,6 +297,23 @@ pub fn agent_tokens(emulator: &RunningEmulator) -> Vec<Value> {
     data["agentTokensOrError"]["tokens"].as_array().cloned().unwrap_or_default()
 }
 
+/// Creates an agent token the way the Dagster+ UI does (outside Terraform); returns its id and value.
+pub fn create_agent_token_elsewhere(emulator: &RunningEmulator, description: &str) -> (String, String) {
+    let created = graphql(
+        emulator,
+        "mutation($d: String) { createAgentToken(description: $d) { ... on DagsterCloudAgentToken { id token } } }",
+        json!({ "d": description }),
+    );
+    let token = &created["createAgentToken"];
+    (token["id"].to_string(), token["token"].as_str().expect("token value").to_string())
+}
+
+/// Revokes an agent token outside Terraform.
+pub fn revoke_agent_token_elsewhere(emulator: &RunningEmulator, id: &str) {
+    let id: i64 = id.parse().expect("numeric token id");
+    graphql(emulator, "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": id }));
+}
+
 pub fn agent_token(emulator: &RunningEmulator, id: &str) -> Value {
     agent_tokens(emulator)
         .into_iter()

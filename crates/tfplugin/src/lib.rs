@@ -94,36 +94,36 @@ pub async fn serve(provider: Arc<dyn Provider>) -> Result<(), ServeError> {
     result
 }
 
+/// Runs `handle` for every signal of `kind` the process receives.
+fn on_signal(kind: tokio::signal::unix::SignalKind, mut handle: impl FnMut() + Send + 'static) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut signals) => {
+            tokio::spawn(async move {
+                while signals.recv().await.is_some() {
+                    handle();
+                }
+            });
+        }
+        Err(e) => warn!(error = %e, signal = kind.as_raw_value(), "could not install a signal handler"),
+    }
+}
+
 /// A terminal's Ctrl-C reaches every process in the foreground group, the provider included. Terraform
 /// turns it into StopProvider and waits for in-flight work to be saved, so the provider must survive it,
 /// as go-plugin servers do.
 fn ignore_interrupts() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
-        Ok(mut interrupts) => {
-            tokio::spawn(async move {
-                while interrupts.recv().await.is_some() {
-                    debug!("interrupt signal ignored; Terraform stops the provider with StopProvider");
-                }
-            });
-        }
-        Err(e) => warn!(error = %e, "could not install the interrupt handler"),
-    }
+    on_signal(tokio::signal::unix::SignalKind::interrupt(), || {
+        debug!("interrupt signal ignored; Terraform stops the provider with StopProvider");
+    });
 }
 
 /// SIGTERM (a process supervisor, or a test tearing the provider down) ends the provider the way Terraform's
 /// Shutdown call does, so the socket directory is removed instead of being left behind in the temp dir.
 fn shut_down_on_terminate(shutdown: Arc<Notify>) {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut terminations) => {
-            tokio::spawn(async move {
-                if terminations.recv().await.is_some() {
-                    debug!("terminate signal: shutting down");
-                    shutdown.notify_one();
-                }
-            });
-        }
-        Err(e) => warn!(error = %e, "could not install the terminate handler"),
-    }
+    on_signal(tokio::signal::unix::SignalKind::terminate(), move || {
+        debug!("terminate signal: shutting down");
+        shutdown.notify_one();
+    });
 }
 
 /// Accepts connections and completes the TLS handshake off the accept loop, so one slow or hostile client
