@@ -233,3 +233,18 @@ fn scopes_granted_to_the_owned_token_outside_terraform_show_as_drift_and_are_und
     assert_eq!(ws.state_attributes(address)["token_scopes"], json!(["all_branch_deployments"]));
     ws.assert_empty_plan("after undoing the drift");
 }
+
+#[test]
+fn a_token_unknown_at_plan_that_turns_out_null_gets_an_owned_token() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    // `terraform_data.output` is unknown until apply; here it ends up null, so the agent owns a token.
+    ws.write(&format!(
+        "resource \"terraform_data\" \"seed\" {{}}\nresource \"terraform_data\" \"maybe_token\" {{\n  input = terraform_data.seed.id == \"\" ? \"agent:{ORG}:0\" : null\n}}\n{}",
+        agent_config(&emulator, "token = terraform_data.maybe_token.output")
+    ));
+    ws.apply();
+    let state = ws.state_attributes("dagsterbranch_agent.bd");
+    assert!(state["token_id"].is_string(), "{state}");
+    assert_eq!(state["token_scopes"], json!(["all_branch_deployments"]));
+}

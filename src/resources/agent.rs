@@ -325,7 +325,8 @@ fn plan_token_scopes(plan: &mut tfplugin::Plan<'_>) {
             let deployments = names.iter().filter_map(Value::as_str).map(str::to_string).collect();
             Value::Set(scope_labels(&owned_token_scopes(deployments)).into_iter().map(Value::String).collect())
         }
-        (Some(Value::Null) | None, _) => Value::unknown(),
+        // A token not known yet may still turn out null, and then the resource owns one.
+        (Some(Value::Null | Value::Unknown(_)) | None, _) => Value::unknown(),
         _ => Value::Null,
     };
     if !plan.is_create() && plan.prior.get("token_scopes") != Some(&planned) {
