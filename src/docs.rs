@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use cty::{Type, Value};
 use tfplugin::{
-    Attribute, Block, Context, Diagnostics, IdentitySchema, NestedBlock, Nesting, Presence, Provider as _, Resource, Schema,
+    Attribute, Block, Context, Diagnostics, IdentitySchema, NestedBlock, Nesting, Presence, Provider as _, Resource,
+    Schema,
 };
 
 use crate::provider::{self, DagsterBranchProvider};
@@ -60,7 +61,14 @@ pub fn render(root: &Path) -> Rendered {
                 out.problems.push(format!("{name}: identity attribute `{}` has no description", attribute.name));
             }
         }
-        let page = resource_page(name, resource.schema(), resource.identity_schema(), imports(resource.as_ref()), &examples, &mut out.problems);
+        let page = resource_page(
+            name,
+            resource.schema(),
+            resource.identity_schema(),
+            imports(resource.as_ref()),
+            &examples,
+            &mut out.problems,
+        );
         out.pages.insert(PathBuf::from("resources").join(format!("{}.md", short(name))), page);
     }
     for data_source in &data_sources {
@@ -147,7 +155,10 @@ pub fn run(args: &[String]) -> i32 {
         }
     }
     if !root.join("examples").is_dir() {
-        return usage(&format!("{} has no examples/ directory; run from the repository root or pass --root", root.display()));
+        return usage(&format!(
+            "{} has no examples/ directory; run from the repository root or pass --root",
+            root.display()
+        ));
     }
     let rendered = render(&root);
     let docs_dir = root.join("docs");
@@ -236,8 +247,11 @@ impl Examples {
     /// Every file with `suffix` in a directory, sorted by name.
     fn files_with_suffix(&self, dir: &str, suffix: &str) -> Vec<(String, String)> {
         let Ok(entries) = std::fs::read_dir(self.root.join(dir)) else { return Vec::new() };
-        let mut names: Vec<String> =
-            entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.ends_with(suffix)).collect();
+        let mut names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(suffix))
+            .collect();
         names.sort();
         names
             .into_iter()
@@ -298,8 +312,16 @@ fn index_page(schema: &Schema, contents: &Contents, examples: &Examples, problem
          provider block or, when the block leaves it out, from the environment:\n\n",
     );
     out.push_str("| Argument | Environment variable | Notes |\n| --- | --- | --- |\n");
-    let _ = writeln!(out, "| `organization` | `{}` | The `ORG` of `https://ORG.dagster.cloud`. |", provider::ENV_ORGANIZATION);
-    let _ = writeln!(out, "| `api_token` | `{}` | Sensitive; prefer the variable so the token stays out of the configuration. |", provider::ENV_API_TOKEN);
+    let _ = writeln!(
+        out,
+        "| `organization` | `{}` | The `ORG` of `https://ORG.dagster.cloud`. |",
+        provider::ENV_ORGANIZATION
+    );
+    let _ = writeln!(
+        out,
+        "| `api_token` | `{}` | Sensitive; prefer the variable so the token stays out of the configuration. |",
+        provider::ENV_API_TOKEN
+    );
     let _ = writeln!(out, "| `url` | `{}` | Only needed when Dagster+ is not at `https://ORG.dagster.cloud` (for example a local emulator). |\n", provider::ENV_URL);
     out.push_str(AWS_SECTION);
     out.push_str(VERSIONS_SECTION);
@@ -406,7 +428,8 @@ fn resource_page(
             );
             code(&mut out, "terraform", &text);
             out.push_str("### Identity Schema\n\n");
-            let (required, optional): (Vec<_>, Vec<_>) = identity.attributes.iter().partition(|a| a.required_for_import);
+            let (required, optional): (Vec<_>, Vec<_>) =
+                identity.attributes.iter().partition(|a| a.required_for_import);
             for (title, attributes) in [("Required", required), ("Optional", optional)] {
                 if attributes.is_empty() {
                     continue;
@@ -415,7 +438,13 @@ fn resource_page(
                 let mut attributes = attributes;
                 attributes.sort_by(|a, b| a.name.cmp(&b.name));
                 for attribute in attributes {
-                    let _ = writeln!(out, "- `{}` ({}) {}", attribute.name, type_label(&attribute.ty), attribute.description.trim());
+                    let _ = writeln!(
+                        out,
+                        "- `{}` ({}) {}",
+                        attribute.name,
+                        type_label(&attribute.ty),
+                        attribute.description.trim()
+                    );
                 }
                 out.push('\n');
             }
@@ -542,7 +571,8 @@ fn render_block(out: &mut String, block: &Block, anchor: &str, kind: Kind) {
     }
     for nested in blocks {
         let path = join_anchor(anchor, &nested.name);
-        let _ = write!(out, "<a id=\"nestedblock--{path}\"></a>\n### Nested Schema for `{}`\n\n", path.replace("--", "."));
+        let _ =
+            write!(out, "<a id=\"nestedblock--{path}\"></a>\n### Nested Schema for `{}`\n\n", path.replace("--", "."));
         render_block(out, &nested.block, &path, kind);
     }
     for (target, attribute) in nested_objects {
@@ -594,7 +624,10 @@ fn attribute_line(attribute: &Attribute, kind: Kind) -> String {
     }
     // Semantic equality makes an attribute optional+computed only to keep the prior spelling in plans; the
     // provider does not fill it in, so the note would mislead there.
-    if attribute.presence == Presence::OptionalComputed && attribute.default.is_none() && attribute.semantic_equality.is_none() {
+    if attribute.presence == Presence::OptionalComputed
+        && attribute.default.is_none()
+        && attribute.semantic_equality.is_none()
+    {
         line.push_str(" Set by the provider when not configured.");
     }
     if !attribute.validators.is_empty() {

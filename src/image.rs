@@ -93,7 +93,9 @@ fn check_tag(tag: &str) -> Result<(), String> {
 
 fn check_digest(digest: &str) -> Result<(), String> {
     match digest.split_once(':') {
-        Some((algorithm, hex)) if !algorithm.is_empty() && hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) => {
+        Some((algorithm, hex))
+            if !algorithm.is_empty() && hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) =>
+        {
             Ok(())
         }
         _ => Err(format!("`{digest}` is not a valid digest (expected `sha256:<hex>`)")),
@@ -120,7 +122,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_references() {
-        for bad in ["", "App:1", "app:", "app:bad tag", "ghcr.io//app", "app@sha256:xyz", "-app", "registry.example.com:port/app", "app:-x"] {
+        for bad in [
+            "",
+            "App:1",
+            "app:",
+            "app:bad tag",
+            "ghcr.io//app",
+            "app@sha256:xyz",
+            "-app",
+            "registry.example.com:port/app",
+            "app:-x",
+        ] {
             assert!(check_reference(bad).is_err(), "{bad} should be rejected");
         }
     }

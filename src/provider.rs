@@ -9,8 +9,8 @@ use cty::{Path, Type, Value};
 use tfplugin::{Attribute, Block, Context, Diagnostic, Diagnostics, NestedBlock, Nesting, Resource, Schema, Validator};
 
 use crate::dagster;
-use crate::{data_sources, list_resources, resources};
 use crate::secret::Secret;
+use crate::{data_sources, list_resources, resources};
 
 pub const ENV_ORGANIZATION: &str = "DAGSTER_CLOUD_ORGANIZATION";
 pub const ENV_API_TOKEN: &str = "DAGSTER_CLOUD_API_TOKEN";
@@ -176,7 +176,9 @@ fn resolve(block: ProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic
         (None, None) => {
             return Err(Diagnostic::error(
                 "Missing Dagster+ organization",
-                format!("Set `organization` (or `url`) in the provider block, or the {ENV_ORGANIZATION} environment variable."),
+                format!(
+                "Set `organization` (or `url`) in the provider block, or the {ENV_ORGANIZATION} environment variable."
+            ),
             )
             .at(Path::root().attr("organization")))
         }
@@ -252,7 +254,8 @@ mod tests {
         let validator = api_token_validator();
         let check = |s: &str| {
             let mut diags = Diagnostics::new();
-            let block = Block::new("t").attribute(Attribute::optional("api_token", Type::String, "").validator(validator.clone()));
+            let block = Block::new("t")
+                .attribute(Attribute::optional("api_token", Type::String, "").validator(validator.clone()));
             let value = Value::Object([("api_token".to_string(), Value::String(s.into()))].into_iter().collect());
             block.validate(&value, &Path::root(), &mut diags);
             diags.has_errors()

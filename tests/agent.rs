@@ -50,7 +50,10 @@ fn renders_configuration_for_every_platform_and_owns_a_branch_only_token() {
     assert_eq!(docker["dagster_cloud_api"]["agent_token"], token.as_str());
     assert_eq!(docker["dagster_cloud_api"]["branch_deployments"], true);
     assert_eq!(docker["dagster_cloud_api"]["agent_label"], "branch-agent");
-    assert!(docker["dagster_cloud_api"].get("deployment").is_none() && docker["dagster_cloud_api"].get("deployments").is_none());
+    assert!(
+        docker["dagster_cloud_api"].get("deployment").is_none()
+            && docker["dagster_cloud_api"].get("deployments").is_none()
+    );
     assert_eq!(docker["agent_queues"]["additional_queues"][0], "branch");
     assert_eq!(docker["agent_queues"]["include_default_queue"], true);
     assert_eq!(docker["user_code_launcher"]["class"], "DockerUserCodeLauncher");
@@ -86,7 +89,10 @@ fn renders_configuration_for_every_platform_and_owns_a_branch_only_token() {
     assert_eq!(state["token_id"], token_id.as_str(), "the token is kept");
     assert_eq!(yaml(&state["dagster_yaml"])["dagster_cloud_api"]["deployments"][0], "prod");
     assert_eq!(state["ecs_parameters"]["DagsterDeployment"], "prod");
-    assert_eq!(agent_token(&emulator, &token_id)["permissions"]["deploymentPermissionGrants"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        agent_token(&emulator, &token_id)["permissions"]["deploymentPermissionGrants"].as_array().map(Vec::len),
+        Some(1)
+    );
     ws.assert_empty_plan("after adding a deployment");
 
     ws.ok(&["destroy", "-auto-approve", "-no-color"]);
@@ -171,7 +177,10 @@ fn imports_by_label_with_a_given_token_or_adopting_the_agents_own_token() {
     let refused = ws.run(&["import", "-no-color", address, &format!("branch-agent:{org_id}")]);
     assert_eq!(refused.code, 1, "{}", refused.describe());
     let text = format!("{}{}", refused.stdout, refused.stderr);
-    assert!(text.contains("Agent token has other scopes") && text.contains("every deployment of the organization"), "{text}");
+    assert!(
+        text.contains("Agent token has other scopes") && text.contains("every deployment of the organization"),
+        "{text}"
+    );
     assert!(ws.state_resources().is_empty(), "a refused import must leave the state empty");
 
     // LABEL:TOKEN_ID adopts the agent's own token: the configuration renders as before and the plan is empty.
@@ -226,10 +235,17 @@ fn scopes_granted_to_the_owned_token_outside_terraform_show_as_drift_and_are_und
     assert!(!agent_token(&emulator, &token_id)["permissions"]["organizationPermissionGrant"].is_null());
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "{}", plan.describe());
-    assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy") && plan.stdout.contains("- \"organization\""), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("0 to add, 1 to change, 0 to destroy") && plan.stdout.contains("- \"organization\""),
+        "{}",
+        plan.stdout
+    );
 
     ws.apply();
-    assert!(agent_token(&emulator, &token_id)["permissions"]["organizationPermissionGrant"].is_null(), "apply removes the grant");
+    assert!(
+        agent_token(&emulator, &token_id)["permissions"]["organizationPermissionGrant"].is_null(),
+        "apply removes the grant"
+    );
     assert_eq!(ws.state_attributes(address)["token_scopes"], json!(["all_branch_deployments"]));
     ws.assert_empty_plan("after undoing the drift");
 }

@@ -34,8 +34,14 @@ fn lifecycle(terraform: Terraform) {
     assert!(token.starts_with(&format!("agent:{ORG}:")), "unexpected token shape: {token}");
     let remote = agent_token(&emulator, &id);
     assert_eq!(remote["description"], "branch agent");
-    assert!(remote["permissions"]["organizationPermissionGrant"].is_null(), "organization grant should be removed: {remote}");
-    assert!(!remote["permissions"]["allBranchDeploymentsPermissionGrant"].is_null(), "all-branch grant missing: {remote}");
+    assert!(
+        remote["permissions"]["organizationPermissionGrant"].is_null(),
+        "organization grant should be removed: {remote}"
+    );
+    assert!(
+        !remote["permissions"]["allBranchDeploymentsPermissionGrant"].is_null(),
+        "all-branch grant missing: {remote}"
+    );
     assert_eq!(remote["permissions"]["deploymentPermissionGrants"].as_array().map(Vec::len), Some(1));
     ws.assert_empty_plan("right after create");
 
@@ -155,6 +161,7 @@ fn an_unknown_deployment_fails_at_plan_without_writing() {
     assert_eq!(run.code, 1, "{}", run.describe());
     assert!(run.stderr.contains("no full deployment named `prdo`"), "{}", run.stderr);
     assert!(run.stderr.contains("deployments"), "{}", run.stderr);
-    let writes: u64 = emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
+    let writes: u64 =
+        emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
     assert_eq!(writes, 0);
 }

@@ -32,7 +32,8 @@ impl Kind {
             Kind::Provider => context.starts_with("provider \"dagsterbranch\"") || address.starts_with("provider["),
             _ => {
                 let type_name = self.type_name();
-                context.starts_with(&format!("resource \"{type_name}\"")) || address.starts_with(&format!("{type_name}."))
+                context.starts_with(&format!("resource \"{type_name}\""))
+                    || address.starts_with(&format!("{type_name}."))
             }
         }
     }
@@ -325,17 +326,27 @@ impl Outcome {
     }
 
     fn problem(&self) -> Option<String> {
-        let writes = if self.mutations > 0 { format!("; {} mutation(s) recorded", self.mutations) } else { String::new() };
+        let writes =
+            if self.mutations > 0 { format!("; {} mutation(s) recorded", self.mutations) } else { String::new() };
         if self.control {
             return (self.exit != 2 || self.mutations > 0).then(|| {
-                format!("valid configuration did not plan cleanly (exit {}){writes}: {}", self.exit, self.error_summaries())
+                format!(
+                    "valid configuration did not plan cleanly (exit {}){writes}: {}",
+                    self.exit,
+                    self.error_summaries()
+                )
             });
         }
         if self.exit != 1 {
             return Some(format!("not rejected: plan exited {} (no error diagnostic){writes}", self.exit));
         }
         if self.naming.is_none() {
-            return Some(format!("rejected, but no error names `{}` on {}{writes}: {}", self.attribute, self.kind.type_name(), self.error_summaries()));
+            return Some(format!(
+                "rejected, but no error names `{}` on {}{writes}: {}",
+                self.attribute,
+                self.kind.type_name(),
+                self.error_summaries()
+            ));
         }
         (self.mutations > 0).then(|| format!("rejected{writes}"))
     }
@@ -406,8 +417,20 @@ fn invalid_configurations_fail_at_plan_without_writes() {
     let controls = [Kind::AgentToken, Kind::Agent, Kind::Deployment, Kind::Registry];
     let jobs: Vec<Job> = controls
         .iter()
-        .map(|kind| Job { name: format!("control: valid {}", kind.type_name()), kind: *kind, attribute: "", edits: Vec::new(), control: true })
-        .chain(table.iter().map(|c| Job { name: c.name.to_string(), kind: c.kind, attribute: c.attribute, edits: c.edits.clone(), control: false }))
+        .map(|kind| Job {
+            name: format!("control: valid {}", kind.type_name()),
+            kind: *kind,
+            attribute: "",
+            edits: Vec::new(),
+            control: true,
+        })
+        .chain(table.iter().map(|c| Job {
+            name: c.name.to_string(),
+            kind: c.kind,
+            attribute: c.attribute,
+            edits: c.edits.clone(),
+            control: false,
+        }))
         .collect();
 
     // A plan is mostly process start-up and waiting on the provider, so a few more workers than cores pays.
@@ -442,7 +465,8 @@ fn invalid_configurations_fail_at_plan_without_writes() {
     let cases: Vec<&Outcome> = outcomes.iter().filter(|o| !o.control).collect();
     let rejected = cases.iter().filter(|o| o.rejected()).count();
     let moto_objects = moto.created_objects();
-    let writes: u64 = outcomes.iter().map(|o| o.mutations).sum::<u64>() + moto_objects.values().map(|n| *n as u64).sum::<u64>();
+    let writes: u64 =
+        outcomes.iter().map(|o| o.mutations).sum::<u64>() + moto_objects.values().map(|n| *n as u64).sum::<u64>();
     println!(
         "bad inputs tried: {}, rejected at plan: {rejected}, writes recorded: {writes} (AWS API requests seen by moto: {}; {:.1}s)",
         cases.len(),
@@ -450,7 +474,8 @@ fn invalid_configurations_fail_at_plan_without_writes() {
         started.elapsed().as_secs_f64()
     );
 
-    let failures: Vec<String> = outcomes.iter().filter_map(|o| o.problem().map(|p| format!("  {}: {p}", o.name))).collect();
+    let failures: Vec<String> =
+        outcomes.iter().filter_map(|o| o.problem().map(|p| format!("  {}: {p}", o.name))).collect();
     assert!(moto_objects.is_empty(), "moto holds objects that only a write creates: {moto_objects:?}");
     assert!(cases.len() >= 40, "the table must hold at least 40 cases");
     assert!(failures.is_empty(), "{} configuration(s) misbehaved:\n{}", failures.len(), failures.join("\n"));

@@ -38,7 +38,8 @@ resource "dagsterbranch_deployment" "d" {{
 
     // One deployment disappears outside Terraform; the batched refresh must still notice it.
     let gone = ws.state_attributes("dagsterbranch_deployment.d[7]")["name"].as_str().expect("name").to_string();
-    let run = dagster_cloud(&["branch-deployment", "delete", "--url", &format!("{}/{gone}", emulator.url()), "-d", &gone]);
+    let run =
+        dagster_cloud(&["branch-deployment", "delete", "--url", &format!("{}/{gone}", emulator.url()), "-d", &gone]);
     assert_eq!(run.code, 0, "{}", run.describe());
     std::thread::sleep(std::time::Duration::from_millis(400));
 
@@ -46,7 +47,14 @@ resource "dagsterbranch_deployment" "d" {{
     let plan = ws.plan();
     let after = emulator.operation_counts();
     let requests = after.get("http.200").copied().unwrap_or(0) - before.get("http.200").copied().unwrap_or(0);
-    println!("refresh of {N} deployments and {N} tokens: {requests} GraphQL requests (one per read would be {})", 3 * N);
-    assert!(plan.stdout.contains("1 to add, 0 to change, 0 to destroy"), "only the deleted deployment is re-created:\n{}", plan.stdout);
+    println!(
+        "refresh of {N} deployments and {N} tokens: {requests} GraphQL requests (one per read would be {})",
+        3 * N
+    );
+    assert!(
+        plan.stdout.contains("1 to add, 0 to change, 0 to destroy"),
+        "only the deleted deployment is re-created:\n{}",
+        plan.stdout
+    );
     assert!(requests <= 25, "{requests} requests for {} reads", 2 * N);
 }

@@ -63,7 +63,10 @@ struct GroupGuard(u32);
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         if group_alive(self.0) {
-            let _ = std::process::Command::new("/bin/kill").args(["-KILL", "--", &format!("-{}", self.0)]).stderr(Stdio::null()).status();
+            let _ = std::process::Command::new("/bin/kill")
+                .args(["-KILL", "--", &format!("-{}", self.0)])
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }
@@ -131,10 +134,15 @@ fn interrupt_during_load_wait(whole_group: bool) {
     let status = status.unwrap_or_else(|| panic!("terraform did not exit within 20s of SIGINT:\n{output}"));
 
     // The provider went on answering: it ignored the signal and ended the wait on StopProvider.
-    for crash in ["Plugin did not respond", "plugin crashed", "failed to respond to the plugin", "connection is shut down"] {
+    for crash in
+        ["Plugin did not respond", "plugin crashed", "failed to respond to the plugin", "connection is shut down"]
+    {
         assert!(!output.contains(crash), "the provider did not survive the interrupt ({crash:?}):\n{output}");
     }
-    assert!(output.contains("Interrupted while waiting for code locations"), "expected the provider's interrupt diagnostic:\n{output}");
+    assert!(
+        output.contains("Interrupted while waiting for code locations"),
+        "expected the provider's interrupt diagnostic:\n{output}"
+    );
     assert_eq!(status.code(), Some(1), "an interrupted apply exits 1:\n{output}");
 
     // The deployment exists in Dagster+, and the state records it under the name Dagster+ gave it.
@@ -162,7 +170,10 @@ fn interrupt_during_load_wait(whole_group: bool) {
         status.code().unwrap_or(-1),
         resource.get("tainted").and_then(|t| t.as_bool()).unwrap_or(false),
     );
-    assert!(to_exit <= INTERRUPT_BOUND, "terraform took {to_exit:?} (over {INTERRUPT_BOUND:?}) to exit after SIGINT:\n{output}");
+    assert!(
+        to_exit <= INTERRUPT_BOUND,
+        "terraform took {to_exit:?} (over {INTERRUPT_BOUND:?}) to exit after SIGINT:\n{output}"
+    );
 }
 
 #[test]

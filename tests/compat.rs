@@ -150,8 +150,9 @@ fn reported_version(terraform: Terraform) -> String {
         .env("TF_CLI_CONFIG_FILE", "/dev/null")
         .output()
         .expect("run terraform version");
-    let parsed: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("`terraform version -json` printed no JSON ({e}):\n{}", String::from_utf8_lossy(&output.stderr)));
+    let parsed: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("`terraform version -json` printed no JSON ({e}):\n{}", String::from_utf8_lossy(&output.stderr))
+    });
     parsed["terraform_version"].as_str().expect("terraform_version").to_string()
 }
 
@@ -289,7 +290,10 @@ fn agent_token_lifecycle(terraform: Terraform) {
 }
 
 fn agent_config(emulator: &RunningEmulator, queues: &str) -> String {
-    format!("{}\nresource \"dagsterbranch_agent\" \"a\" {{\n  label  = \"compat-agent\"\n  queues = {queues}\n}}\n", provider_block(emulator))
+    format!(
+        "{}\nresource \"dagsterbranch_agent\" \"a\" {{\n  label  = \"compat-agent\"\n  queues = {queues}\n}}\n",
+        provider_block(emulator)
+    )
 }
 
 fn agent_lifecycle(terraform: Terraform) {
@@ -365,7 +369,8 @@ fn deployment_lifecycle(terraform: Terraform) {
     let emulator = emulator();
     let ws = Workspace::new(terraform, Installation::DevOverrides);
     let address = "dagsterbranch_deployment.d";
-    let config = |hash: &str| format!("{}{}", provider_block(&emulator), deployment_resource("d", "feature/compat", hash));
+    let config =
+        |hash: &str| format!("{}{}", provider_block(&emulator), deployment_resource("d", "feature/compat", hash));
 
     ws.write(&config("aaa111"));
     ws.apply();
@@ -386,7 +391,11 @@ fn deployment_lifecycle(terraform: Terraform) {
     ws.assert_empty_plan("after import");
 
     let id = ws.state_attributes(address)["deployment_id"].as_i64().expect("deployment_id");
-    graphql(&emulator, "mutation($id: Int!) { deleteDeployment(deploymentId: $id) { __typename } }", json!({ "id": id }));
+    graphql(
+        &emulator,
+        "mutation($id: Int!) { deleteDeployment(deploymentId: $id) { __typename } }",
+        json!({ "id": id }),
+    );
     plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "deleted out of band");
     ws.apply();
     let recreated = ws.state_attributes(address)["name"].as_str().expect("name").to_string();
@@ -398,7 +407,9 @@ fn deployment_lifecycle(terraform: Terraform) {
 
 fn registry_config(moto: &Moto, tags: &str) -> String {
     let provider = provider_config(&format!("https://{ORG}.dagster.cloud"), Some(&moto.url()));
-    format!("{provider}\nresource \"dagsterbranch_registry\" \"r\" {{\n  name = \"dagster/compat\"\n  tags = {tags}\n}}\n")
+    format!(
+        "{provider}\nresource \"dagsterbranch_registry\" \"r\" {{\n  name = \"dagster/compat\"\n  tags = {tags}\n}}\n"
+    )
 }
 
 /// ECR repository names in moto, read with the AWS SDK as moto's default principal (moto's state dump
@@ -442,7 +453,8 @@ fn registry_lifecycle(terraform: Terraform) {
     ws.assert_empty_plan("after import");
 
     // Out of band: everything in AWS is gone (moto's reset); Terraform must notice and repair it.
-    let reset = reqwest::blocking::Client::new().post(format!("{}/moto-api/reset", moto.url())).send().expect("moto reset");
+    let reset =
+        reqwest::blocking::Client::new().post(format!("{}/moto-api/reset", moto.url())).send().expect("moto reset");
     assert!(reset.status().is_success(), "moto reset: {}", reset.status());
     assert!(moto_repositories(&moto).is_empty());
     assert_eq!(ws.plan().code, 2, "a deleted registry must show as drift");
@@ -537,8 +549,15 @@ fn resource_identity(terraform: Terraform, offered: bool) -> Outcome {
         .map(|s| s.keys().cloned().collect::<Vec<_>>())
         .unwrap_or_default();
     if offered {
-        assert_eq!(instance["identity"], json!({ "repo": REPO, "branch": "feature/identity" }), "identity in state: {instance}");
-        assert!(identity_schemas.iter().any(|s| s == "dagsterbranch_deployment"), "identity schemas: {identity_schemas:?}");
+        assert_eq!(
+            instance["identity"],
+            json!({ "repo": REPO, "branch": "feature/identity" }),
+            "identity in state: {instance}"
+        );
+        assert!(
+            identity_schemas.iter().any(|s| s == "dagsterbranch_deployment"),
+            "identity schemas: {identity_schemas:?}"
+        );
     } else {
         assert!(instance.get("identity").is_none_or(Value::is_null), "an old client stores no identity: {instance}");
         assert!(identity_schemas.is_empty(), "an old client shows no identity schemas: {identity_schemas:?}");

@@ -50,11 +50,16 @@ fn fifty_deployments_with_parallelism_32() {
     ws.write(&config(&emulator));
 
     let apply = ws.ok(&["apply", "-auto-approve", "-no-color", "-parallelism=32"]);
-    assert!(apply.stdout.contains(&format!("Apply complete! Resources: {COUNT} added, 0 changed, 0 destroyed.")), "{}", apply.describe());
+    assert!(
+        apply.stdout.contains(&format!("Apply complete! Resources: {COUNT} added, 0 changed, 0 destroyed.")),
+        "{}",
+        apply.describe()
+    );
 
     // Dagster+ holds exactly the 50 branch deployments, each with its one location loaded.
     let deployments = branch_deployments(&emulator);
-    let branches: BTreeSet<String> = deployments.iter().map(|d| d["branch"]["branchName"].as_str().unwrap_or_default().to_string()).collect();
+    let branches: BTreeSet<String> =
+        deployments.iter().map(|d| d["branch"]["branchName"].as_str().unwrap_or_default().to_string()).collect();
     let expected: BTreeSet<String> = (0..COUNT).map(branch).collect();
     assert_eq!(deployments.len(), COUNT, "branch deployments in the emulator: {branches:?}");
     assert_eq!(branches, expected);
@@ -73,8 +78,10 @@ fn fifty_deployments_with_parallelism_32() {
     // State agrees: each instance knows its generated name and sees its location LOADED.
     let resources = ws.state_resources();
     assert_eq!(resources.len(), COUNT);
-    let names_in_emulator: BTreeSet<String> = deployments.iter().map(|d| d["deploymentName"].as_str().unwrap_or_default().to_string()).collect();
-    let names_in_state: BTreeSet<String> = resources.iter().map(|r| r["values"]["name"].as_str().unwrap_or_default().to_string()).collect();
+    let names_in_emulator: BTreeSet<String> =
+        deployments.iter().map(|d| d["deploymentName"].as_str().unwrap_or_default().to_string()).collect();
+    let names_in_state: BTreeSet<String> =
+        resources.iter().map(|r| r["values"]["name"].as_str().unwrap_or_default().to_string()).collect();
     assert_eq!(names_in_state, names_in_emulator);
     for resource in &resources {
         assert_eq!(resource["values"]["code_location"][0]["load_status"], "LOADED", "{}", resource["address"]);
@@ -84,7 +91,9 @@ fn fifty_deployments_with_parallelism_32() {
     assert_eq!(plan.code, 0, "expected an empty plan after the apply:\n{}", plan.describe());
 
     let destroy = ws.ok(&["destroy", "-auto-approve", "-no-color", "-parallelism=32"]);
-    wait_until("every branch deployment to be gone", Duration::from_secs(10), || branch_deployments(&emulator).is_empty());
+    wait_until("every branch deployment to be gone", Duration::from_secs(10), || {
+        branch_deployments(&emulator).is_empty()
+    });
     assert!(ws.state_resources().is_empty(), "state still holds resources after destroy");
 
     println!(

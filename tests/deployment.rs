@@ -157,14 +157,30 @@ resource "dagsterbranch_deployment" "x" {{
 fn out_of_band_changes_are_detected() {
     let emulator = start_emulator();
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
-    ws.write(&format!("{}{}", provider_block(&emulator), deployment_block("x", "feature/drift", "abc", &[("etl", "ghcr.io/acme/etl:1")], "")));
+    ws.write(&format!(
+        "{}{}",
+        provider_block(&emulator),
+        deployment_block("x", "feature/drift", "abc", &[("etl", "ghcr.io/acme/etl:1")], "")
+    ));
     ws.apply();
     let name = ws.state_attributes("dagsterbranch_deployment.x")["name"].as_str().unwrap().to_string();
 
     // A location added with the CLI shows as a change (Terraform removes it).
     let run = dagster_cloud(&[
-        "deployment", "add-location", "--url", &format!("{}/{name}", emulator.url()), "--location-name", "extra",
-        "--image", "ghcr.io/acme/extra:1", "--module-name", "extra.defs", "--location-load-timeout", "0", "--agent-heartbeat-timeout", "0",
+        "deployment",
+        "add-location",
+        "--url",
+        &format!("{}/{name}", emulator.url()),
+        "--location-name",
+        "extra",
+        "--image",
+        "ghcr.io/acme/extra:1",
+        "--module-name",
+        "extra.defs",
+        "--location-load-timeout",
+        "0",
+        "--agent-heartbeat-timeout",
+        "0",
     ]);
     assert_eq!(run.code, 0, "{}", run.describe());
     assert_eq!(ws.plan().code, 2, "an out-of-band location must show as drift");
@@ -173,8 +189,20 @@ fn out_of_band_changes_are_detected() {
 
     // Closed outside Terraform (the CLI's --pull-request-status): the status difference shows.
     let run = dagster_cloud(&[
-        "branch-deployment", "create-or-update", "--url", &emulator.url(), "--git-repo-name", REPO, "--branch-name", "feature/drift",
-        "--commit-hash", "abc", "--timestamp", "1718000000", "--pull-request-status", "CLOSED",
+        "branch-deployment",
+        "create-or-update",
+        "--url",
+        &emulator.url(),
+        "--git-repo-name",
+        REPO,
+        "--branch-name",
+        "feature/drift",
+        "--commit-hash",
+        "abc",
+        "--timestamp",
+        "1718000000",
+        "--pull-request-status",
+        "CLOSED",
     ]);
     assert_eq!(run.code, 0, "{}", run.describe());
     let plan = ws.plan();
@@ -183,7 +211,8 @@ fn out_of_band_changes_are_detected() {
     ws.apply();
 
     // Deleted outside Terraform: planned for creation again.
-    let run = dagster_cloud(&["branch-deployment", "delete", "--url", &format!("{}/{name}", emulator.url()), "-d", &name]);
+    let run =
+        dagster_cloud(&["branch-deployment", "delete", "--url", &format!("{}/{name}", emulator.url()), "-d", &name]);
     assert_eq!(run.code, 0, "{}", run.describe());
     let plan = ws.plan();
     assert!(plan.stdout.contains("1 to add, 0 to change, 0 to destroy"), "{}", plan.stdout);
@@ -197,7 +226,13 @@ fn a_location_that_fails_to_load_reports_the_error_and_is_recorded() {
     ws.write(&format!(
         "{}{}",
         provider_block(&emulator),
-        deployment_block("x", "feature/broken", "abc", &[("etl", "ghcr.io/acme/etl:1"), ("bad", "ghcr.io/acme/broken:1")], "")
+        deployment_block(
+            "x",
+            "feature/broken",
+            "abc",
+            &[("etl", "ghcr.io/acme/etl:1"), ("bad", "ghcr.io/acme/broken:1")],
+            ""
+        )
     ));
     let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(run.code, 1, "{}", run.describe());
@@ -214,15 +249,44 @@ fn a_location_that_fails_to_load_reports_the_error_and_is_recorded() {
 fn imports_a_cli_made_deployment_every_way() {
     let emulator = start_emulator();
     let run = dagster_cloud(&[
-        "branch-deployment", "create-or-update", "--url", &emulator.url(), "--git-repo-name", REPO, "--branch-name", "feature/cli",
-        "--commit-hash", "c0ffee", "--timestamp", "1718000000", "--commit-message", "From the CLI", "--pull-request-id", "42",
-        "--pull-request-url", "https://github.com/acme/data-platform/pull/42", "--pull-request-status", "OPEN",
+        "branch-deployment",
+        "create-or-update",
+        "--url",
+        &emulator.url(),
+        "--git-repo-name",
+        REPO,
+        "--branch-name",
+        "feature/cli",
+        "--commit-hash",
+        "c0ffee",
+        "--timestamp",
+        "1718000000",
+        "--commit-message",
+        "From the CLI",
+        "--pull-request-id",
+        "42",
+        "--pull-request-url",
+        "https://github.com/acme/data-platform/pull/42",
+        "--pull-request-status",
+        "OPEN",
     ]);
     assert_eq!(run.code, 0, "{}", run.describe());
     let name = run.stdout.trim().lines().last().unwrap_or_default().to_string();
     let run = dagster_cloud(&[
-        "deployment", "add-location", "--url", &format!("{}/{name}", emulator.url()), "--location-name", "etl",
-        "--image", "ghcr.io/acme/etl:c0ffee", "--module-name", "etl.definitions", "--location-load-timeout", "0", "--agent-heartbeat-timeout", "0",
+        "deployment",
+        "add-location",
+        "--url",
+        &format!("{}/{name}", emulator.url()),
+        "--location-name",
+        "etl",
+        "--image",
+        "ghcr.io/acme/etl:c0ffee",
+        "--module-name",
+        "etl.definitions",
+        "--location-load-timeout",
+        "0",
+        "--agent-heartbeat-timeout",
+        "0",
     ]);
     assert_eq!(run.code, 0, "{}", run.describe());
 
@@ -294,8 +358,20 @@ fn data_source_filters_branch_deployments() {
     let emulator = start_emulator();
     for (branch, status) in [("feature/open", "OPEN"), ("feature/closed", "CLOSED")] {
         let run = dagster_cloud(&[
-            "branch-deployment", "create-or-update", "--url", &emulator.url(), "--git-repo-name", REPO, "--branch-name", branch,
-            "--commit-hash", "abc", "--timestamp", "1500000000", "--pull-request-status", status,
+            "branch-deployment",
+            "create-or-update",
+            "--url",
+            &emulator.url(),
+            "--git-repo-name",
+            REPO,
+            "--branch-name",
+            branch,
+            "--commit-hash",
+            "abc",
+            "--timestamp",
+            "1500000000",
+            "--pull-request-status",
+            status,
         ]);
         assert_eq!(run.code, 0, "{}", run.describe());
     }
@@ -324,7 +400,11 @@ output "closed" {{
 fn works_with_terraform_1_0() {
     let emulator = start_emulator();
     let ws = Workspace::new(Terraform::V1_0, Installation::DevOverrides);
-    ws.write(&format!("{}{}", provider_block(&emulator), deployment_block("x", "feature/old", "abc", &[("etl", "ghcr.io/acme/etl:1")], "")));
+    ws.write(&format!(
+        "{}{}",
+        provider_block(&emulator),
+        deployment_block("x", "feature/old", "abc", &[("etl", "ghcr.io/acme/etl:1")], "")
+    ));
     ws.apply();
     ws.assert_empty_plan("after create with Terraform 1.0");
     let name = ws.state_attributes("dagsterbranch_deployment.x")["name"].as_str().unwrap().to_string();
@@ -369,6 +449,7 @@ fn bad_configurations_fail_at_plan_with_the_attribute_named() {
     let run = ws.run(&["plan", "-no-color"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("timestamp"), "{}", run.stderr);
-    let writes: u64 = emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
+    let writes: u64 =
+        emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
     assert_eq!(writes, 0, "invalid configurations must not write anything");
 }

@@ -63,7 +63,8 @@ fn terraform_sees_a_description_for_every_attribute_and_a_page_for_every_type() 
         for (name, entry) in schema[key].as_object().into_iter().flatten() {
             served += 1;
             check_block(&entry["block"], &format!("{key}.{name}"), &mut missing);
-            let page = repo_root().join("docs").join(dir).join(format!("{}.md", name.trim_start_matches("dagsterbranch_")));
+            let page =
+                repo_root().join("docs").join(dir).join(format!("{}.md", name.trim_start_matches("dagsterbranch_")));
             assert!(page.exists(), "{name} is served but {} does not exist", page.display());
         }
     }
@@ -86,7 +87,10 @@ fn guides_have_front_matter_and_cover_the_setup_and_ci() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(entry.path()).expect("guide text");
         assert!(text.starts_with("---\npage_title: \""), "{name}: no front matter");
-        assert!(text.contains("\nsubcategory: ") && text.contains("\ndescription: "), "{name}: incomplete front matter");
+        assert!(
+            text.contains("\nsubcategory: ") && text.contains("\ndescription: "),
+            "{name}: incomplete front matter"
+        );
         assert!(text.len() < 500_000, "{name} exceeds the registry's page size");
         // Links between pages must point at files that exist.
         for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {

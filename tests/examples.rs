@@ -37,9 +37,11 @@ fn read(path: &Path) -> String {
 
 /// Whether any file of the directory mentions the AWS-backed resource.
 fn uses_aws(dir: &Path) -> bool {
-    std::fs::read_dir(dir).into_iter().flatten().flatten().any(|e| {
-        std::fs::read_to_string(e.path()).is_ok_and(|text| text.contains("dagsterbranch_registry"))
-    })
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|text| text.contains("dagsterbranch_registry")))
 }
 
 /// The services one example talks to.
@@ -126,7 +128,8 @@ fn provider_example_validates_and_plans() {
 /// made of the configuration's own values are used verbatim.
 fn import_id(example_id: &str, state: &Value) -> String {
     let values: Vec<&str> = state.as_object().into_iter().flatten().filter_map(|(_, v)| v.as_str()).collect();
-    let repo_branch = format!("{}:{}", state["repo"].as_str().unwrap_or_default(), state["branch"].as_str().unwrap_or_default());
+    let repo_branch =
+        format!("{}:{}", state["repo"].as_str().unwrap_or_default(), state["branch"].as_str().unwrap_or_default());
     let agent_label = format!("{}:", state["label"].as_str().unwrap_or_default());
     if values.contains(&example_id) || example_id == repo_branch {
         example_id.to_string()
@@ -199,7 +202,11 @@ fn resource_example(dir: &Path) {
     assert!(plan.contains(&format!("# {type_name}.")), "{what}: the plan creates no {type_name}:\n{plan}");
     ws.apply();
     ws.assert_empty_plan(&format!("after applying {what}"));
-    let created: Vec<Value> = ws.state_resources().into_iter().filter(|r| r["type"] == type_name.as_str() && r["mode"] == "managed").collect();
+    let created: Vec<Value> = ws
+        .state_resources()
+        .into_iter()
+        .filter(|r| r["type"] == type_name.as_str() && r["mode"] == "managed")
+        .collect();
     let state_of = |address: &str| -> Value {
         created
             .iter()
@@ -232,8 +239,11 @@ fn resource_example(dir: &Path) {
     // The commands of import.sh, each in a workspace without state.
     let script = dir.join("import.sh");
     if script.exists() {
-        let commands: Vec<Vec<String>> =
-            read(&script).lines().map(shell_words).filter(|w| w.len() >= 4 && w[0] == "terraform" && w[1] == "import").collect();
+        let commands: Vec<Vec<String>> = read(&script)
+            .lines()
+            .map(shell_words)
+            .filter(|w| w.len() >= 4 && w[0] == "terraform" && w[1] == "import")
+            .collect();
         assert!(!commands.is_empty(), "{what}/import.sh has no `terraform import` line");
         for words in commands {
             let address = &words[words.len() - 2];
@@ -241,7 +251,12 @@ fn resource_example(dir: &Path) {
             let staged = services.workspace();
             stage(&staged, &config);
             staged.ok(&["import", "-no-color", address, &id]);
-            assert_eq!(staged.state_attributes(address)["id"], state_of(address)["id"], "{what}/import.sh: `{}`", words.join(" "));
+            assert_eq!(
+                staged.state_attributes(address)["id"],
+                state_of(address)["id"],
+                "{what}/import.sh: `{}`",
+                words.join(" ")
+            );
         }
     }
 
@@ -289,7 +304,12 @@ fn list_resource_examples_validate_and_query() {
         let services = Services::start(uses_aws(&dir));
         // Something to list: the resource's own example, applied first.
         let seed = services.workspace();
-        stage(&seed, &files(&examples_root().join("resources").join(&type_name), |n| n.ends_with(".tf") && !n.starts_with("import")));
+        stage(
+            &seed,
+            &files(&examples_root().join("resources").join(&type_name), |n| {
+                n.ends_with(".tf") && !n.starts_with("import")
+            }),
+        );
         seed.apply();
 
         let ws = services.workspace();
@@ -298,9 +318,17 @@ fn list_resource_examples_validate_and_query() {
         stage(&ws, &queries);
         validate(&ws, &what, &["-query"]);
         let query = ws.ok(&["query", "-no-color", "-generate-config-out=generated.tf"]);
-        assert!(query.stdout.contains(&format!("list.{type_name}.")), "{what}: the query listed nothing:\n{}", query.stdout);
+        assert!(
+            query.stdout.contains(&format!("list.{type_name}.")),
+            "{what}: the query listed nothing:\n{}",
+            query.stdout
+        );
         let plan = ws.plan();
-        assert!(plan.stdout.contains("to import"), "{what}: the generated configuration imports nothing:\n{}", plan.describe());
+        assert!(
+            plan.stdout.contains("to import"),
+            "{what}: the generated configuration imports nothing:\n{}",
+            plan.describe()
+        );
     }
 }
 

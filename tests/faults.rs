@@ -97,21 +97,25 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
 
     // …against what the emulator holds.
     let inventory = emulator.inventory();
-    let branch_deployments: Vec<&Value> =
-        inventory["deployments"].as_array().expect("deployments").iter().filter(|d| d["deploymentType"] == "BRANCH").collect();
+    let branch_deployments: Vec<&Value> = inventory["deployments"]
+        .as_array()
+        .expect("deployments")
+        .iter()
+        .filter(|d| d["deploymentType"] == "BRANCH")
+        .collect();
     let remote_deployments: BTreeSet<String> =
         branch_deployments.iter().map(|d| d["deploymentName"].as_str().unwrap_or_default().to_string()).collect();
-    let live_tokens: Vec<String> = agent_tokens(&emulator)
-        .into_iter()
-        .filter(|t| t["revoked"] == false)
-        .map(|t| t["id"].to_string())
-        .collect();
-    let location_counts: Vec<usize> = branch_deployments.iter().map(|d| d["locations"].as_array().map_or(0, Vec::len)).collect();
+    let live_tokens: Vec<String> =
+        agent_tokens(&emulator).into_iter().filter(|t| t["revoked"] == false).map(|t| t["id"].to_string()).collect();
+    let location_counts: Vec<usize> =
+        branch_deployments.iter().map(|d| d["locations"].as_array().map_or(0, Vec::len)).collect();
 
     // The registry: state against moto's whole ECR and IAM inventory.
     let registry = resources.iter().find(|r| r["type"] == "dagsterbranch_registry").expect("registry in state");
     let registry = &registry["values"];
-    let text = |attribute: &str| registry[attribute].as_str().unwrap_or_else(|| panic!("registry `{attribute}` missing: {registry}")).to_string();
+    let text = |attribute: &str| {
+        registry[attribute].as_str().unwrap_or_else(|| panic!("registry `{attribute}` missing: {registry}")).to_string()
+    };
     let (user, key) = (text("user_name"), text("access_key_id"));
     assert_eq!(registry["tags"], serde_json::json!({ "team": "data" }), "the ownership marker stays out of `tags`");
     let aws = moto.aws_inventory();
@@ -122,7 +126,8 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
         + usize::from(!aws.users.contains(&user))
         + usize::from(!aws.keys.contains(&(user.clone(), key.clone())));
 
-    let orphans = remote_deployments.difference(&state_deployments).count() + live_tokens.iter().filter(|t| **t != state_token).count();
+    let orphans = remote_deployments.difference(&state_deployments).count()
+        + live_tokens.iter().filter(|t| **t != state_token).count();
     let missing = state_deployments.difference(&remote_deployments).count();
     let duplicates = branch_deployments.len() - remote_deployments.len() + live_tokens.len().saturating_sub(1);
     let injected: u64 = report.injected.values().sum();
@@ -131,13 +136,23 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
         report.injected
     );
     assert!(injected >= 20, "too few faults fired to mean anything: {:?}", report.injected);
-    assert!(report.injected.get("drop_response").copied().unwrap_or(0) >= 1, "no response was dropped: {:?}", report.injected);
+    assert!(
+        report.injected.get("drop_response").copied().unwrap_or(0) >= 1,
+        "no response was dropped: {:?}",
+        report.injected
+    );
     assert_eq!(state_deployments.len(), DEPLOYMENTS);
     assert_eq!((duplicates, orphans, missing), (0, 0, 0));
     assert_eq!(live_tokens, vec![state_token]);
-    assert!(location_counts.iter().all(|&n| n == 2), "every deployment has exactly its two locations: {location_counts:?}");
+    assert!(
+        location_counts.iter().all(|&n| n == 2),
+        "every deployment has exactly its two locations: {location_counts:?}"
+    );
     assert_eq!(aws_report.targeted, 3, "every targeted create lost its response: {aws_report}");
-    assert!(aws_report.reset + aws_report.dropped_response >= 6, "too few AWS faults fired to mean anything: {aws_report}");
+    assert!(
+        aws_report.reset + aws_report.dropped_response >= 6,
+        "too few AWS faults fired to mean anything: {aws_report}"
+    );
     assert_eq!(aws.repositories, vec![REPOSITORY.to_string()], "exactly one repository: {aws:?}");
     assert_eq!(aws.users, vec![user.clone()], "exactly one IAM user: {aws:?}");
     assert_eq!(aws.keys, vec![(user, key)], "exactly one access key, the one in state: {aws:?}");

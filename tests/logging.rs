@@ -17,18 +17,28 @@ fn trace_logs_show_provider_lines_and_never_a_secret() {
     let token = ws.state_attributes("dagsterbranch_agent_token.t")["token"].as_str().expect("token").to_string();
     let refresh = ws.run(&["plan", "-no-color"]);
     let destroy = ws.ok(&["destroy", "-auto-approve", "-no-color"]);
-    let log = format!("{}{}{}{}{}{}", apply.stdout, apply.stderr, refresh.stdout, refresh.stderr, destroy.stdout, destroy.stderr);
+    let log = format!(
+        "{}{}{}{}{}{}",
+        apply.stdout, apply.stderr, refresh.stdout, refresh.stderr, destroy.stdout, destroy.stderr
+    );
 
-    let provider_lines: Vec<&str> = log.lines().filter(|l| l.contains("provider.terraform-provider-dagsterbranch")).collect();
+    let provider_lines: Vec<&str> =
+        log.lines().filter(|l| l.contains("provider.terraform-provider-dagsterbranch")).collect();
     assert!(
         provider_lines.iter().any(|l| l.contains("agent token created")),
         "the provider's own info line is missing from the trace log"
     );
     assert!(provider_lines.iter().any(|l| l.contains("[DEBUG]")), "debug lines are missing");
     let token_secret = token.rsplit(':').next().expect("token body");
-    for (what, secret) in [("agent token", token.as_str()), ("agent token body", token_secret), ("provider api_token", ADMIN_TOKEN)] {
+    for (what, secret) in
+        [("agent token", token.as_str()), ("agent token body", token_secret), ("provider api_token", ADMIN_TOKEN)]
+    {
         let leaks = log.lines().filter(|l| l.contains(secret)).count();
         assert_eq!(leaks, 0, "the {what} appears {leaks} time(s) in a TF_LOG=trace run");
     }
-    println!("scanned {} log lines ({} from the provider) for 3 secret values: none found", log.lines().count(), provider_lines.len());
+    println!(
+        "scanned {} log lines ({} from the provider) for 3 secret values: none found",
+        log.lines().count(),
+        provider_lines.len()
+    );
 }

@@ -155,7 +155,8 @@ fn bytes_answered(socket: &str, client_identity: Option<&rcgen::CertifiedKey<rcg
             )
             .expect("client certificate"),
     };
-    let connection = rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().expect("name")).expect("client");
+    let connection =
+        rustls::ClientConnection::new(Arc::new(config), "localhost".try_into().expect("name")).expect("client");
     let mut tls = rustls::StreamOwned::new(connection, UnixStream::connect(socket).expect("connect to the socket"));
     tls.sock.set_read_timeout(Some(std::time::Duration::from_secs(5))).expect("timeout");
     if tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").is_err() {
@@ -205,12 +206,15 @@ fn hundred_resource_plan_has_no_per_rpc_stall() {
     };
     let (ours_median, floor_median) = (median(&mut ours_times), median(&mut floor_times));
     let budget = floor_median * 2.0 + 1.5;
-    println!("100-resource plan: provider {ours_median:.3}s, terraform_data floor {floor_median:.3}s, budget {budget:.3}s");
+    println!(
+        "100-resource plan: provider {ours_median:.3}s, terraform_data floor {floor_median:.3}s, budget {budget:.3}s"
+    );
     assert!(
         ours_median <= budget,
         "100-resource plan took {ours_median:.2}s against a floor of {floor_median:.2}s (budget {budget:.2}s): an RPC is stalling"
     );
     // The plan never calls Dagster+ for objects that do not exist yet.
-    let writes: u64 = emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
+    let writes: u64 =
+        emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
     assert_eq!(writes, 0, "planning must not write anything");
 }

@@ -32,7 +32,8 @@ impl Aws {
     fn new(moto: &Moto, access_key_id: &str, secret_access_key: &str) -> Aws {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let credentials = aws_sdk_sts::config::Credentials::new(access_key_id, secret_access_key, None, None, "test");
-        let http = aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
+        let http =
+            aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
         let config = runtime.block_on(
             aws_config::defaults(BehaviorVersion::latest())
                 .http_client(http)
@@ -89,16 +90,31 @@ impl Aws {
     }
 
     fn put_inline_policy(&self, user: &str, document: &Value) {
-        self.run(self.iam.put_user_policy().user_name(user).policy_name(POLICY_NAME).policy_document(document.to_string()).send())
-            .expect("PutUserPolicy");
+        self.run(
+            self.iam
+                .put_user_policy()
+                .user_name(user)
+                .policy_name(POLICY_NAME)
+                .policy_document(document.to_string())
+                .send(),
+        )
+        .expect("PutUserPolicy");
     }
 
     /// An admin user with an `Action: *` policy and a key, for when IAM enforcement is on.
     fn bootstrap_admin(&self) -> (String, String) {
         self.run(self.iam.create_user().user_name("admin").send()).expect("CreateUser admin");
-        let everything = json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "*", "Resource": "*" }] });
-        self.run(self.iam.put_user_policy().user_name("admin").policy_name("all").policy_document(everything.to_string()).send())
-            .expect("PutUserPolicy admin");
+        let everything =
+            json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "*", "Resource": "*" }] });
+        self.run(
+            self.iam
+                .put_user_policy()
+                .user_name("admin")
+                .policy_name("all")
+                .policy_document(everything.to_string())
+                .send(),
+        )
+        .expect("PutUserPolicy admin");
         let output = self.run(self.iam.create_access_key().user_name("admin").send()).expect("CreateAccessKey admin");
         let key = output.access_key().expect("key");
         (key.access_key_id().to_string(), key.secret_access_key().to_string())
@@ -154,7 +170,8 @@ fn assert_push_policy(policy: &Value, repository_arn: &str, manifest_read: bool)
     assert_eq!(statements.len(), 2, "{policy}");
     assert_eq!(statements[0]["Action"], "ecr:GetAuthorizationToken");
     assert_eq!(statements[0]["Resource"], "*");
-    let actions: BTreeSet<&str> = statements[1]["Action"].as_array().expect("actions").iter().filter_map(Value::as_str).collect();
+    let actions: BTreeSet<&str> =
+        statements[1]["Action"].as_array().expect("actions").iter().filter_map(Value::as_str).collect();
     let mut expected = BTreeSet::from([
         "ecr:BatchCheckLayerAvailability",
         "ecr:InitiateLayerUpload",
@@ -186,7 +203,8 @@ fn full_body(key_rotation: Option<&str>, mutable: bool) -> String {
 /// Everything in moto matches the state, the key works, and the next plan is empty.
 fn assert_consistent(ws: &Workspace, aws: &Aws, context: &str) -> Value {
     let state = ws.state_attributes(ADDRESS);
-    let repository = aws.repository(&state_str(&state, "name")).unwrap_or_else(|| panic!("repository missing {context}"));
+    let repository =
+        aws.repository(&state_str(&state, "name")).unwrap_or_else(|| panic!("repository missing {context}"));
     assert_eq!(repository.repository_arn(), Some(state_str(&state, "repository_arn").as_str()));
     let user_name = state_str(&state, "user_name");
     let user = aws.user(&user_name).unwrap_or_else(|| panic!("user missing {context}"));
@@ -223,7 +241,8 @@ fn create_drift_rotation_import_destroy() {
     assert_eq!(state["repository_url"], repository.repository_uri().unwrap());
     assert_eq!(state["registry_id"], MOTO_ACCOUNT);
     assert_eq!(state["registry_host"], format!("{MOTO_ACCOUNT}.dkr.ecr.{MOTO_REGION}.amazonaws.com"));
-    let tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(repository.repository_arn().unwrap()).send()).unwrap();
+    let tags =
+        aws.run(aws.ecr.list_tags_for_resource().resource_arn(repository.repository_arn().unwrap()).send()).unwrap();
     // The configured tags plus the provider's ownership marker (which the `tags` attribute never shows).
     assert_eq!(
         tags.tags().iter().map(|t| (t.key(), t.value())).collect::<Vec<_>>(),
@@ -249,7 +268,10 @@ fn create_drift_rotation_import_destroy() {
     assert_consistent(&ws, &aws, "right after create");
 
     // Drift: inline policy edited out of band → restored.
-    aws.put_inline_policy(&user_name, &json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "ecr:*", "Resource": "*" }] }));
+    aws.put_inline_policy(
+        &user_name,
+        &json!({ "Version": "2012-10-17", "Statement": [{ "Effect": "Allow", "Action": "ecr:*", "Resource": "*" }] }),
+    );
     assert_eq!(ws.plan().code, 2, "an edited policy is drift");
     ws.apply();
     assert_consistent(&ws, &aws, "after restoring the policy");
@@ -272,7 +294,8 @@ fn create_drift_rotation_import_destroy() {
 
     // Drift: user deleted out of band → re-created with its policy and a new key.
     aws.run(aws.iam.delete_user_policy().user_name(&user_name).policy_name(POLICY_NAME).send()).unwrap();
-    aws.run(aws.iam.delete_access_key().user_name(&user_name).access_key_id(state_str(&state, "access_key_id")).send()).unwrap();
+    aws.run(aws.iam.delete_access_key().user_name(&user_name).access_key_id(state_str(&state, "access_key_id")).send())
+        .unwrap();
     aws.run(aws.iam.delete_user().user_name(&user_name).send()).unwrap();
     ws.apply();
     let state = assert_consistent(&ws, &aws, "after re-creating the user");
@@ -295,7 +318,8 @@ fn create_drift_rotation_import_destroy() {
     let state = assert_consistent(&ws, &aws, "after in-place changes");
     let repository = aws.repository("dagster/branch-app").unwrap();
     assert_eq!(repository.image_tag_mutability().map(|m| m.as_str()), Some("MUTABLE"));
-    let tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(repository.repository_arn().unwrap()).send()).unwrap();
+    let tags =
+        aws.run(aws.ecr.list_tags_for_resource().resource_arn(repository.repository_arn().unwrap()).send()).unwrap();
     let keys: BTreeSet<&str> = tags.tags().iter().map(|t| t.key()).collect();
     assert_eq!(keys, BTreeSet::from(["dagsterbranch:registry", "env", "team"]), "tag changes keep the marker");
     let lifecycle = aws.run(aws.ecr.get_lifecycle_policy().repository_name("dagster/branch-app").send()).unwrap();
@@ -332,7 +356,10 @@ fn push_only_under_iam_enforcement() {
     moto.configure(&mut ws, &admin_key, &admin_secret);
     // This test reaches moto through the environment instead of the provider block.
     ws.env("AWS_ENDPOINT_URL", &moto.url());
-    ws.write(&format!("{}\nresource \"dagsterbranch_registry\" \"ci\" {{\n  name = \"dagster/push-test\"\n}}\n", provider(None)));
+    ws.write(&format!(
+        "{}\nresource \"dagsterbranch_registry\" \"ci\" {{\n  name = \"dagster/push-test\"\n}}\n",
+        provider(None)
+    ));
     ws.apply();
     let state = ws.state_attributes(ADDRESS);
     let repository = "dagster/push-test";
@@ -351,7 +378,8 @@ fn push_only_under_iam_enforcement() {
     let mut digests = Vec::new();
     for blob in [br#"{"architecture":"amd64","os":"linux"}"#.as_slice(), b"layer bytes of a tiny image".as_slice()] {
         let digest = sha256_digest(blob);
-        let upload = push.run(push.ecr.initiate_layer_upload().repository_name(repository).send()).expect("InitiateLayerUpload");
+        let upload =
+            push.run(push.ecr.initiate_layer_upload().repository_name(repository).send()).expect("InitiateLayerUpload");
         let upload_id = upload.upload_id().expect("upload id").to_string();
         push.run(
             push.ecr
@@ -364,8 +392,15 @@ fn push_only_under_iam_enforcement() {
                 .send(),
         )
         .expect("UploadLayerPart");
-        push.run(push.ecr.complete_layer_upload().repository_name(repository).upload_id(&upload_id).layer_digests(&digest).send())
-            .expect("CompleteLayerUpload");
+        push.run(
+            push.ecr
+                .complete_layer_upload()
+                .repository_name(repository)
+                .upload_id(&upload_id)
+                .layer_digests(&digest)
+                .send(),
+        )
+        .expect("CompleteLayerUpload");
         digests.push((digest, blob.len()));
     }
     let check = push
@@ -378,37 +413,70 @@ fn push_only_under_iam_enforcement() {
         "config": { "mediaType": "application/vnd.docker.container.image.v1+json", "size": digests[0].1, "digest": digests[0].0 },
         "layers": [{ "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "size": digests[1].1, "digest": digests[1].0 }],
     });
-    push.run(push.ecr.put_image().repository_name(repository).image_manifest(manifest.to_string()).image_tag("commit-abc123").send())
-        .expect("PutImage");
+    push.run(
+        push.ecr
+            .put_image()
+            .repository_name(repository)
+            .image_manifest(manifest.to_string())
+            .image_tag("commit-abc123")
+            .send(),
+    )
+    .expect("PutImage");
     let images = admin.run(admin.ecr.list_images().repository_name(repository).send()).expect("admin ListImages");
     assert!(images.image_ids().iter().any(|i| i.image_tag() == Some("commit-abc123")), "the pushed tag is visible");
 
     // Everything else is denied to the push key.
     let tag = ImageIdentifier::builder().image_tag("commit-abc123").build();
-    assert_denied("ecr:BatchGetImage", push.run(push.ecr.batch_get_image().repository_name(repository).image_ids(tag.clone()).send()));
+    assert_denied(
+        "ecr:BatchGetImage",
+        push.run(push.ecr.batch_get_image().repository_name(repository).image_ids(tag.clone()).send()),
+    );
     assert_denied(
         "ecr:GetDownloadUrlForLayer",
         push.run(push.ecr.get_download_url_for_layer().repository_name(repository).layer_digest(&digests[1].0).send()),
     );
     assert_denied("ecr:ListImages", push.run(push.ecr.list_images().repository_name(repository).send()));
     assert_denied("ecr:DescribeImages", push.run(push.ecr.describe_images().repository_name(repository).send()));
-    assert_denied("ecr:BatchDeleteImage", push.run(push.ecr.batch_delete_image().repository_name(repository).image_ids(tag).send()));
-    assert_denied("ecr:DeleteRepository", push.run(push.ecr.delete_repository().repository_name(repository).force(true).send()));
-    assert_denied("ecr:CreateRepository", push.run(push.ecr.create_repository().repository_name("dagster/other").send()));
+    assert_denied(
+        "ecr:BatchDeleteImage",
+        push.run(push.ecr.batch_delete_image().repository_name(repository).image_ids(tag).send()),
+    );
+    assert_denied(
+        "ecr:DeleteRepository",
+        push.run(push.ecr.delete_repository().repository_name(repository).force(true).send()),
+    );
+    assert_denied(
+        "ecr:CreateRepository",
+        push.run(push.ecr.create_repository().repository_name("dagster/other").send()),
+    );
     assert_denied(
         "ecr:SetRepositoryPolicy",
-        push.run(push.ecr.set_repository_policy().repository_name(repository).policy_text(r#"{"Version":"2012-10-17","Statement":[]}"#).send()),
+        push.run(
+            push.ecr
+                .set_repository_policy()
+                .repository_name(repository)
+                .policy_text(r#"{"Version":"2012-10-17","Statement":[]}"#)
+                .send(),
+        ),
     );
     assert_denied("ecr:DescribeRepositories", push.run(push.ecr.describe_repositories().send()));
     assert_denied("iam:ListUsers", push.run(push.iam.list_users().send()));
     assert_denied("iam:CreateAccessKey", push.run(push.iam.create_access_key().user_name(&user).send()));
     assert_denied(
         "iam:PutUserPolicy",
-        push.run(push.iam.put_user_policy().user_name(&user).policy_name("x").policy_document(widened.to_string()).send()),
+        push.run(
+            push.iam.put_user_policy().user_name(&user).policy_name("x").policy_document(widened.to_string()).send(),
+        ),
     );
     assert_denied(
         "iam:AttachUserPolicy",
-        push.run(push.iam.attach_user_policy().user_name(&user).policy_arn("arn:aws:iam::aws:policy/AdministratorAccess").send()),
+        push.run(
+            push.iam
+                .attach_user_policy()
+                .user_name(&user)
+                .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+                .send(),
+        ),
     );
     assert_denied("iam:GetUser", push.run(push.iam.get_user().user_name(&user).send()));
 
@@ -438,7 +506,10 @@ fn failed_create_is_recorded_and_repaired_with_terraform_1_0() {
     aws.run(aws.iam.create_user().user_name("ci-pusher").send()).unwrap();
     let mut ws = Workspace::new(Terraform::V1_0, Installation::DevOverrides);
     moto.configure(&mut ws, "testing", "testing");
-    ws.write(&registry_config(&moto.url(), "  name = \"dagster/half\"\n  user {\n    name = \"ci-pusher\"\n  }\n  wait_for_credentials = false\n"));
+    ws.write(&registry_config(
+        &moto.url(),
+        "  name = \"dagster/half\"\n  user {\n    name = \"ci-pusher\"\n  }\n  wait_for_credentials = false\n",
+    ));
     let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(run.code, 1, "apply should fail:\n{}", run.describe());
     assert!(run.stderr.contains("an IAM user named `ci-pusher` already exists"), "{}", run.stderr);
@@ -483,26 +554,44 @@ fn lost_create_responses_are_adopted_not_duplicated() {
     let log = ws.dir.path().join("terraform.log");
     ws.env("TF_LOG_PROVIDER", "info");
     ws.env("TF_LOG_PATH", &path_str(&log));
-    let lines = |needle: &str| std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.contains(needle)).count();
+    let lines =
+        |needle: &str| std::fs::read_to_string(&log).unwrap_or_default().lines().filter(|l| l.contains(needle)).count();
     const LOST_KEY: &str = "whose secret was never received";
     let config = |rotation: &str| {
-        registry_config(&proxy.url(), &format!("  name = \"dagster/lost\"\n  tags = {{ team = \"data\" }}\n  key_rotation = \"{rotation}\"\n"))
+        registry_config(
+            &proxy.url(),
+            &format!("  name = \"dagster/lost\"\n  tags = {{ team = \"data\" }}\n  key_rotation = \"{rotation}\"\n"),
+        )
     };
 
     proxy.drop_next_response(&["CreateRepository", "CreateUser", "CreateAccessKey"]);
     ws.write(&config("1"));
     ws.apply();
     assert_eq!(proxy.report().targeted, 3, "{}", proxy.report());
-    assert_eq!(lines("adopting the ECR repository"), 1, "the repeated CreateRepository met the lost attempt's repository");
+    assert_eq!(
+        lines("adopting the ECR repository"),
+        1,
+        "the repeated CreateRepository met the lost attempt's repository"
+    );
     assert_eq!(lines("adopting the IAM user"), 1, "the repeated CreateUser met the lost attempt's user");
     assert_eq!(lines(LOST_KEY), 1, "the lost attempt's key is deleted");
     let state = assert_consistent(&ws, &aws, "after creates whose responses were lost");
     assert_eq!(state["tags"], json!({ "team": "data" }), "the marker stays out of `tags`");
     let user_name = state_str(&state, "user_name");
     let user_tags = aws.run(aws.iam.list_user_tags().user_name(&user_name).send()).expect("ListUserTags");
-    assert!(user_tags.tags().iter().any(|t| t.key() == MARKER && t.value() == "dagster/lost"), "{:?}", user_tags.tags());
-    let repository_tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(state_str(&state, "repository_arn")).send()).expect("tags");
-    assert!(repository_tags.tags().iter().any(|t| t.key() == MARKER && t.value() == "dagster/lost"), "{:?}", repository_tags.tags());
+    assert!(
+        user_tags.tags().iter().any(|t| t.key() == MARKER && t.value() == "dagster/lost"),
+        "{:?}",
+        user_tags.tags()
+    );
+    let repository_tags = aws
+        .run(aws.ecr.list_tags_for_resource().resource_arn(state_str(&state, "repository_arn")).send())
+        .expect("tags");
+    assert!(
+        repository_tags.tags().iter().any(|t| t.key() == MARKER && t.value() == "dagster/lost"),
+        "{:?}",
+        repository_tags.tags()
+    );
     key_works(&moto, &state);
 
     // Tag changes keep the marker.
@@ -510,7 +599,9 @@ fn lost_create_responses_are_adopted_not_duplicated() {
     ws.apply();
     let user_tags = aws.run(aws.iam.list_user_tags().user_name(&user_name).send()).expect("ListUserTags");
     assert!(user_tags.tags().iter().any(|t| t.key() == MARKER), "{:?}", user_tags.tags());
-    let repository_tags = aws.run(aws.ecr.list_tags_for_resource().resource_arn(state_str(&state, "repository_arn")).send()).expect("tags");
+    let repository_tags = aws
+        .run(aws.ecr.list_tags_for_resource().resource_arn(state_str(&state, "repository_arn")).send())
+        .expect("tags");
     assert!(repository_tags.tags().iter().any(|t| t.key() == MARKER), "{:?}", repository_tags.tags());
     assert_consistent(&ws, &aws, "after a tag change");
 
@@ -533,7 +624,11 @@ fn lost_create_responses_are_adopted_not_duplicated() {
     let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(run.code, 1, "apply should fail:\n{}", run.describe());
     let message = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(message.contains("already exists and was not created by this provider for `dagster/lost`"), "{}", run.stderr);
+    assert!(
+        message.contains("already exists and was not created by this provider for `dagster/lost`"),
+        "{}",
+        run.stderr
+    );
     assert!(ws.state_attributes(ADDRESS)["user_arn"].is_null(), "the other registry's user is not claimed");
 }
 
@@ -603,7 +698,11 @@ fn secret_is_never_logged_and_encryption_replaces() {
     let log = ws.dir.path().join("terraform.log");
     ws.env("TF_LOG_PROVIDER", "trace");
     ws.env("TF_LOG_PATH", &path_str(&log));
-    let body = |encryption: &str| format!("  name = \"dagster/logged\"\n  key_rotation = \"1\"\n  encryption {{\n    type = \"{encryption}\"\n  }}\n");
+    let body = |encryption: &str| {
+        format!(
+            "  name = \"dagster/logged\"\n  key_rotation = \"1\"\n  encryption {{\n    type = \"{encryption}\"\n  }}\n"
+        )
+    };
     ws.write(&registry_config(&moto.url(), &body("KMS")));
     ws.apply();
     let state = ws.state_attributes(ADDRESS);
@@ -616,5 +715,9 @@ fn secret_is_never_logged_and_encryption_replaces() {
     ws.assert_empty_plan("with AWS's KMS key");
     ws.write(&registry_config(&moto.url(), &body("AES256")));
     let plan = ws.plan();
-    assert!(plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to add, 0 to change, 1 to destroy"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("must be replaced") && plan.stdout.contains("1 to add, 0 to change, 1 to destroy"),
+        "{}",
+        plan.stdout
+    );
 }

@@ -88,8 +88,11 @@ fn version_flag_reports_the_package_version() {
 #[test]
 fn release_has_the_registry_layout_and_is_reproducible() {
     let dist = unsigned_release();
-    let mut files: Vec<String> =
-        std::fs::read_dir(dist).expect("dist").flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut files: Vec<String> = std::fs::read_dir(dist)
+        .expect("dist")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     files.sort();
     let manifest = format!("{NAME}_{VERSION}_manifest.json");
     let mut expected = vec![sums_name(), zip_name(), manifest.clone()];
@@ -179,9 +182,16 @@ fn release_zip_installs_from_a_filesystem_mirror_with_checksum_verification() {
         let ws = Workspace::with_cli_config(terraform, &mirror_cli_config(mirror.path()));
         ws.write(&installed_provider_config(&emulator));
         let init = ws.ok(&["init", "-no-color"]);
-        assert!(init.stdout.contains(&format!("Installed {PROVIDER_SOURCE} v{VERSION}")), "{terraform:?}:\n{}", init.stdout);
+        assert!(
+            init.stdout.contains(&format!("Installed {PROVIDER_SOURCE} v{VERSION}")),
+            "{terraform:?}:\n{}",
+            init.stdout
+        );
         let lock = lock_file(&ws);
-        assert!(lock.contains(&format!("version     = \"{VERSION}\"")) && lock.contains("\"h1:"), "{terraform:?}:\n{lock}");
+        assert!(
+            lock.contains(&format!("version     = \"{VERSION}\"")) && lock.contains("\"h1:"),
+            "{terraform:?}:\n{lock}"
+        );
         ws.apply();
         ws.ok(&["destroy", "-auto-approve", "-no-color"]);
 
@@ -194,7 +204,12 @@ fn release_zip_installs_from_a_filesystem_mirror_with_checksum_verification() {
         std::fs::remove_file(provider_dir.join(zip_name())).expect("remove zip");
         let zipped = Command::new("zip")
             .current_dir(tampered_dir.path())
-            .args(["-q", "-X", provider_dir.join(zip_name()).to_str().unwrap(), binary.file_name().unwrap().to_str().unwrap()])
+            .args([
+                "-q",
+                "-X",
+                provider_dir.join(zip_name()).to_str().unwrap(),
+                binary.file_name().unwrap().to_str().unwrap(),
+            ])
             .status()
             .expect("zip");
         assert!(zipped.success());
@@ -249,13 +264,21 @@ impl Https {
                             header.clear();
                         }
                     }
-                    let path = request_line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+                    let path =
+                        request_line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
                     let (status, body) = match std::fs::read(root.join(&path)) {
                         Ok(body) if !path.contains("..") => ("200 OK", body),
                         _ => ("404 Not Found", b"not found".to_vec()),
                     };
-                    let kind = if path.ends_with(".zip") || path.ends_with(".sig") { "application/octet-stream" } else { "application/json" };
-                    let head = format!("HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let kind = if path.ends_with(".zip") || path.ends_with(".sig") {
+                        "application/octet-stream"
+                    } else {
+                        "application/json"
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
                     let _ = tls.write_all(head.as_bytes()).and_then(|_| tls.write_all(&body)).and_then(|_| tls.flush());
                     tls.conn.send_close_notify();
                     let _ = tls.flush();
@@ -281,7 +304,15 @@ impl Gpg {
         let home = tempfile::Builder::new().prefix("gpg").tempdir_in("/tmp").expect("GNUPGHOME");
         let gpg = Gpg { home };
         let generated = gpg
-            .command(&["--passphrase", "", "--quick-gen-key", "Release Test <release-test@example.invalid>", "rsa2048", "sign", "never"])
+            .command(&[
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "Release Test <release-test@example.invalid>",
+                "rsa2048",
+                "sign",
+                "never",
+            ])
             .output()
             .expect("run gpg");
         assert!(generated.status.success(), "gpg key generation: {}", String::from_utf8_lossy(&generated.stderr));
@@ -328,7 +359,10 @@ fn signed_release_installs_through_the_registry_protocol_and_locks_its_sha256sum
     let dist = site.join("files");
     release_into(&dist, &["--gpg-key", "release-test@example.invalid"], &[("GNUPGHOME", gpg.home.path())]);
     let sums_file = dist.join(sums_name());
-    let verify = gpg.command(&["--verify", &format!("{}.sig", sums_file.display()), sums_file.to_str().unwrap()]).output().unwrap();
+    let verify = gpg
+        .command(&["--verify", &format!("{}.sig", sums_file.display()), sums_file.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(verify.status.success(), "signature does not verify: {}", String::from_utf8_lossy(&verify.stderr));
 
     // The two registry answers Terraform asks for (provider registry protocol v1), next to the files.
@@ -361,10 +395,17 @@ fn signed_release_installs_through_the_registry_protocol_and_locks_its_sha256sum
         ws.env("SSL_CERT_FILE", server.cert_file.to_str().unwrap());
         ws.write(&installed_provider_config(&emulator));
         let init = ws.ok(&["init", "-no-color"]);
-        assert!(init.stdout.contains(&format!("key ID {}", gpg.key_id())), "{terraform:?}: not verified with our key:\n{}", init.stdout);
+        assert!(
+            init.stdout.contains(&format!("key ID {}", gpg.key_id())),
+            "{terraform:?}: not verified with our key:\n{}",
+            init.stdout
+        );
         let lock = lock_file(&ws);
         for (file, hash) in sums(&dist) {
-            assert!(lock.contains(&format!("\"zh:{hash}\"")), "{terraform:?}: {file} ({hash}) is not in the lock file:\n{lock}");
+            assert!(
+                lock.contains(&format!("\"zh:{hash}\"")),
+                "{terraform:?}: {file} ({hash}) is not in the lock file:\n{lock}"
+            );
         }
         ws.apply();
         ws.ok(&["destroy", "-auto-approve", "-no-color"]);

@@ -7,9 +7,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
     let descriptors = protox::compile(&files, [&proto_dir])?;
-    tonic_prost_build::configure()
-        .build_client(false)
-        .generate_default_stubs(true)
-        .compile_fds(descriptors)?;
+    tonic_prost_build::configure().build_client(false).generate_default_stubs(true).compile_fds(descriptors)?;
     Ok(())
 }

@@ -28,7 +28,8 @@ impl Clients {
     async fn load(settings: &AwsSettings) -> Result<Clients> {
         // rustls with ring, the crypto the rest of the provider already links, instead of the SDK's default
         // aws-lc-rs.
-        let http = aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
+        let http =
+            aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
@@ -44,7 +45,9 @@ impl Clients {
         let sdk = loader.load().await;
         // Fail here with a clear message rather than on the first call.
         let region = sdk.region().map(|r| r.to_string()).ok_or_else(|| {
-            Error::Config("no AWS region is configured: set `region` in the provider's `aws` block, or AWS_REGION".to_string())
+            Error::Config(
+                "no AWS region is configured: set `region` in the provider's `aws` block, or AWS_REGION".to_string(),
+            )
         })?;
         info!(%region, profile = ?settings.profile, endpoint = ?settings.endpoint_url, "AWS clients ready");
         Ok(Clients { ecr: aws_sdk_ecr::Client::new(&sdk), iam: aws_sdk_iam::Client::new(&sdk), sdk })
@@ -53,8 +56,13 @@ impl Clients {
     /// STS and ECR clients that sign with the given access key instead of the provider's credentials, to
     /// check that a new key works.
     pub fn signing_with(&self, access_key_id: &str, secret: &Secret) -> (aws_sdk_sts::Client, aws_sdk_ecr::Client) {
-        let credentials =
-            aws_sdk_sts::config::Credentials::new(access_key_id, secret.expose(), None, None, "dagsterbranch-new-access-key");
+        let credentials = aws_sdk_sts::config::Credentials::new(
+            access_key_id,
+            secret.expose(),
+            None,
+            None,
+            "dagsterbranch-new-access-key",
+        );
         let sts = aws_sdk_sts::config::Builder::from(&self.sdk).credentials_provider(credentials.clone()).build();
         let ecr = aws_sdk_ecr::config::Builder::from(&self.sdk).credentials_provider(credentials).build();
         (aws_sdk_sts::Client::from_conf(sts), aws_sdk_ecr::Client::from_conf(ecr))

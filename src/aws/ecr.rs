@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecr::types::{EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag};
+use aws_sdk_ecr::types::{
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability, Tag,
+};
 use aws_sdk_ecr::Client;
 use tracing::info;
 
@@ -78,10 +80,15 @@ pub async fn create(client: &Client, spec: &RepositorySpec<'_>) -> Result<(Repos
         .await
         .op("ecr:CreateRepository");
     let response = match response {
-        Err(e) if e.is("RepositoryAlreadyExistsException") => return adopt(client, spec.name).await.map(|r| (r, Origin::Adopted)),
+        Err(e) if e.is("RepositoryAlreadyExistsException") => {
+            return adopt(client, spec.name).await.map(|r| (r, Origin::Adopted))
+        }
         other => other?,
     };
-    let repository = Repository::from_api(required(response.repository(), "ecr:CreateRepository", "repository")?, "ecr:CreateRepository")?;
+    let repository = Repository::from_api(
+        required(response.repository(), "ecr:CreateRepository", "repository")?,
+        "ecr:CreateRepository",
+    )?;
     info!(name = spec.name, arn = %repository.arn, "ECR repository created");
     Ok((repository, Origin::Created))
 }
@@ -158,7 +165,13 @@ pub async fn set_tags(client: &Client, arn: &str, desired: &BTreeMap<String, Str
         client.untag_resource().resource_arn(arn).set_tag_keys(Some(removed)).send().await.op("ecr:UntagResource")?;
     }
     if !changed.is_empty() {
-        client.tag_resource().resource_arn(arn).set_tags(Some(tag_list(&changed)?)).send().await.op("ecr:TagResource")?;
+        client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tag_list(&changed)?))
+            .send()
+            .await
+            .op("ecr:TagResource")?;
     }
     Ok(())
 }
@@ -184,11 +197,13 @@ pub async fn set_lifecycle_policy(client: &Client, name: &str, policy: Option<&s
                 .await
                 .op("ecr:PutLifecyclePolicy")?;
         }
-        None => match client.delete_lifecycle_policy().repository_name(name).send().await.op("ecr:DeleteLifecyclePolicy") {
-            Ok(_) => {}
-            Err(e) if e.is("LifecyclePolicyNotFoundException") => {}
-            Err(e) => return Err(e.into()),
-        },
+        None => {
+            match client.delete_lifecycle_policy().repository_name(name).send().await.op("ecr:DeleteLifecyclePolicy") {
+                Ok(_) => {}
+                Err(e) if e.is("LifecyclePolicyNotFoundException") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     Ok(())
 }

@@ -43,7 +43,12 @@ impl ApiError {
     /// A read that found nothing where a just-created object must be: `NoSuchEntity`, so create paths retry
     /// it as propagation lag.
     pub fn not_found(operation: &'static str, what: &str) -> Self {
-        ApiError { operation, code: Some("NoSuchEntity".to_string()), status: None, detail: format!("no {what} (not visible yet)") }
+        ApiError {
+            operation,
+            code: Some("NoSuchEntity".to_string()),
+            status: None,
+            detail: format!("no {what} (not visible yet)"),
+        }
     }
 
     pub fn is(&self, code: &str) -> bool {
@@ -66,8 +71,10 @@ impl ApiError {
     /// A new access key that AWS does not know everywhere yet. A 403 without a parsable code counts too:
     /// some emulators send the denial as HTML.
     pub fn is_unknown_key(&self) -> bool {
-        matches!(self.code.as_deref(), Some("InvalidClientTokenId" | "InvalidAccessKeyId" | "UnrecognizedClientException"))
-            || (self.code.is_none() && self.status == Some(403))
+        matches!(
+            self.code.as_deref(),
+            Some("InvalidClientTokenId" | "InvalidAccessKeyId" | "UnrecognizedClientException")
+        ) || (self.code.is_none() && self.status == Some(403))
     }
 }
 

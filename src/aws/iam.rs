@@ -63,9 +63,12 @@ pub async fn create_user(
     registry: &str,
 ) -> Result<(User, Origin)> {
     let tags = tag_list(&owner::marked(tags, registry))?;
-    let response = client.create_user().user_name(name).path(path).set_tags(Some(tags)).send().await.op("iam:CreateUser");
+    let response =
+        client.create_user().user_name(name).path(path).set_tags(Some(tags)).send().await.op("iam:CreateUser");
     let output = match response {
-        Err(e) if e.is("EntityAlreadyExists") => return adopt_user(ctx, client, name, registry).await.map(|u| (u, Origin::Adopted)),
+        Err(e) if e.is("EntityAlreadyExists") => {
+            return adopt_user(ctx, client, name, registry).await.map(|u| (u, Origin::Adopted))
+        }
         other => other?,
     };
     let user = User::from_api(required(output.user(), "iam:CreateUser", "User")?);
@@ -102,7 +105,15 @@ pub async fn get_user(client: &Client, name: &str) -> std::result::Result<Option
 /// attempt went through meets `NoSuchEntity` for the old name: the user under the new name and path with
 /// this registry's marker is that first attempt's result.
 pub async fn update_user(client: &Client, name: &str, new_name: &str, new_path: &str, registry: &str) -> Result<()> {
-    match client.update_user().user_name(name).new_user_name(new_name).new_path(new_path).send().await.op("iam:UpdateUser") {
+    match client
+        .update_user()
+        .user_name(name)
+        .new_user_name(new_name)
+        .new_path(new_path)
+        .send()
+        .await
+        .op("iam:UpdateUser")
+    {
         Ok(_) => {}
         Err(e) if e.is_no_such_entity() && name != new_name => {
             let done = match get_user(client, new_name).await? {
@@ -120,13 +131,26 @@ pub async fn update_user(client: &Client, name: &str, new_name: &str, new_path: 
 }
 
 pub async fn user_tags(client: &Client, name: &str) -> std::result::Result<BTreeMap<String, String>, ApiError> {
-    let tags = client.list_user_tags().user_name(name).into_paginator().items().send().try_collect().await.op("iam:ListUserTags")?;
+    let tags = client
+        .list_user_tags()
+        .user_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("iam:ListUserTags")?;
     Ok(tags.into_iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
 }
 
 /// Makes the user's tags `desired` plus the ownership marker, reading the current ones first (IAM may have
 /// dropped them, as some emulators do on rename). Provider-owned keys are never removed.
-pub async fn set_user_tags(client: &Client, name: &str, desired: &BTreeMap<String, String>, registry: &str) -> Result<()> {
+pub async fn set_user_tags(
+    client: &Client,
+    name: &str,
+    desired: &BTreeMap<String, String>,
+    registry: &str,
+) -> Result<()> {
     let current = user_tags(client, name).await?;
     let (removed, changed) = owner::tag_changes(&current, desired, registry);
     if !removed.is_empty() {
@@ -177,7 +201,12 @@ const KEY_ATTEMPTS: u32 = 3;
 /// leaves no room (`LimitExceeded`), every key but `keep` is deleted and the create tried again. Keys such
 /// attempts leave next to the returned one are removed by [`delete_unknown_keys`], which the caller runs
 /// once it has recorded the new key.
-pub async fn create_access_key_with_room(ctx: &OpContext, client: &Client, user: &str, keep: Option<&str>) -> Result<NewAccessKey> {
+pub async fn create_access_key_with_room(
+    ctx: &OpContext,
+    client: &Client,
+    user: &str,
+    keep: Option<&str>,
+) -> Result<NewAccessKey> {
     let mut attempt = 1;
     loop {
         match retry::after_create(ctx, "iam:CreateAccessKey", || create_access_key(client, user)).await {
@@ -210,7 +239,15 @@ pub async fn delete_unknown_keys(client: &Client, user: &str, known: &[Option<&s
 
 /// The user's keys (always by user name: without it IAM lists the caller's keys).
 pub async fn access_keys(client: &Client, user: &str) -> std::result::Result<Vec<KeyInfo>, ApiError> {
-    let keys = client.list_access_keys().user_name(user).into_paginator().items().send().try_collect().await.op("iam:ListAccessKeys")?;
+    let keys = client
+        .list_access_keys()
+        .user_name(user)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("iam:ListAccessKeys")?;
     Ok(keys
         .iter()
         .filter_map(|k| {
@@ -268,9 +305,19 @@ async fn detach_everything(client: &Client, name: &str) -> std::result::Result<(
     for key in access_keys(client, name).await? {
         delete_access_key(client, name, &key.id).await?;
     }
-    let inline = client.list_user_policies().user_name(name).into_paginator().items().send().try_collect().await.op("iam:ListUserPolicies")?;
+    let inline = client
+        .list_user_policies()
+        .user_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("iam:ListUserPolicies")?;
     for policy in inline {
-        ignore_gone(client.delete_user_policy().user_name(name).policy_name(policy).send().await.op("iam:DeleteUserPolicy"))?;
+        ignore_gone(
+            client.delete_user_policy().user_name(name).policy_name(policy).send().await.op("iam:DeleteUserPolicy"),
+        )?;
     }
     let attached = client
         .list_attached_user_policies()
@@ -282,9 +329,19 @@ async fn detach_everything(client: &Client, name: &str) -> std::result::Result<(
         .await
         .op("iam:ListAttachedUserPolicies")?;
     for policy in attached.iter().filter_map(|p| p.policy_arn()) {
-        ignore_gone(client.detach_user_policy().user_name(name).policy_arn(policy).send().await.op("iam:DetachUserPolicy"))?;
+        ignore_gone(
+            client.detach_user_policy().user_name(name).policy_arn(policy).send().await.op("iam:DetachUserPolicy"),
+        )?;
     }
-    let groups = client.list_groups_for_user().user_name(name).into_paginator().items().send().try_collect().await.op("iam:ListGroupsForUser")?;
+    let groups = client
+        .list_groups_for_user()
+        .user_name(name)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .op("iam:ListGroupsForUser")?;
     for group in groups {
         ignore_gone(
             client

@@ -81,6 +81,11 @@ mod tests {
         let text = keep.render().unwrap();
         assert!(text.len() >= 100);
         assert_eq!(LifecycleRules::parse(&text), Some(keep));
-        assert_eq!(LifecycleRules::parse(r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","countType":"imageCountMoreThan","countNumber":1}}]}"#), None);
+        assert_eq!(
+            LifecycleRules::parse(
+                r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","countType":"imageCountMoreThan","countNumber":1}}]}"#
+            ),
+            None
+        );
     }
 }

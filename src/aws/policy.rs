@@ -95,7 +95,11 @@ mod tests {
         for statement in statements {
             assert_eq!(statement["Effect"], "Allow");
             let keys: BTreeSet<&str> = statement.as_object().unwrap().keys().map(String::as_str).collect();
-            assert_eq!(keys, BTreeSet::from(["Sid", "Effect", "Action", "Resource"]), "no NotAction, NotResource, Principal or Condition");
+            assert_eq!(
+                keys,
+                BTreeSet::from(["Sid", "Effect", "Action", "Resource"]),
+                "no NotAction, NotResource, Principal or Condition"
+            );
         }
         assert_eq!(statements[0]["Action"], "ecr:GetAuthorizationToken");
         assert_eq!(statements[0]["Resource"], "*");

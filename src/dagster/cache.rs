@@ -41,7 +41,11 @@ impl<T> Default for Snapshot<T> {
 }
 
 impl<T: Clone> Snapshot<T> {
-    pub async fn get_or_fetch<E, F: Future<Output = Result<T, E>>>(&self, generation: u64, fetch: impl FnOnce() -> F) -> Result<T, E> {
+    pub async fn get_or_fetch<E, F: Future<Output = Result<T, E>>>(
+        &self,
+        generation: u64,
+        fetch: impl FnOnce() -> F,
+    ) -> Result<T, E> {
         let mut slot = self.slot.lock().await;
         if let Some(entry) = slot.as_ref() {
             if entry.generation == generation && entry.fetched.elapsed() < FRESH_FOR {
@@ -96,7 +100,8 @@ mod tests {
                 })
                 .await
         };
-        let readers: Vec<_> = (0..10).map(|_| tokio::spawn(read(snapshot.clone(), generations.clone(), fetches.clone()))).collect();
+        let readers: Vec<_> =
+            (0..10).map(|_| tokio::spawn(read(snapshot.clone(), generations.clone(), fetches.clone()))).collect();
         for reader in readers {
             assert_eq!(reader.await.unwrap(), Ok(7));
         }

@@ -91,7 +91,7 @@ const ERROR_FIELDS: &str = "... on UnauthorizedError { message } ... on PythonEr
 #[derive(Deserialize)]
 #[serde(tag = "__typename")]
 enum DeploymentResult {
-    DagsterCloudDeployment(Deployment),
+    DagsterCloudDeployment(Box<Deployment>),
     #[serde(untagged)]
     Error(ErrorMember),
 }
@@ -141,7 +141,7 @@ impl Client {
         });
         let data: Data = self.execute("CreateOrUpdateBranchDeployment", &document, variables).await?;
         match data.create_or_update_branch_deployment {
-            DeploymentResult::DagsterCloudDeployment(d) => Ok(d),
+            DeploymentResult::DagsterCloudDeployment(d) => Ok(*d),
             DeploymentResult::Error(e) => Err(e.into()),
         }
     }
@@ -161,7 +161,7 @@ impl Client {
         }
         let data: Data = self.execute("DeploymentByName", &document, json!({ "name": name })).await?;
         match data.deployment_by_name {
-            DeploymentResult::DagsterCloudDeployment(d) => Ok(Some(d)),
+            DeploymentResult::DagsterCloudDeployment(d) => Ok(Some(*d)),
             DeploymentResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(None),
             DeploymentResult::Error(e) => Err(e.into()),
         }
@@ -174,7 +174,9 @@ impl Client {
         if batched && self.generations.deployment_read() {
             let index = self
                 .branch_deployments
-                .get_or_fetch(self.generations.current(), || async { self.branch_deployment_index().await.map(Arc::new) })
+                .get_or_fetch(self.generations.current(), || async {
+                    self.branch_deployment_index().await.map(Arc::new)
+                })
                 .await;
             match index {
                 Ok(index) => {
@@ -232,7 +234,9 @@ impl Client {
                 // loading are read on their own by the resource, which knows when to ask.
                 let status = if entry.has_load_error { LoadStatus::Failed(String::new()) } else { LoadStatus::Loaded };
                 workspace.statuses.push((entry.location_name.clone(), status));
-                workspace.locations.push(self.deployed_location(entry.location_name, &entry.serialized_deployment_metadata)?);
+                workspace
+                    .locations
+                    .push(self.deployed_location(entry.location_name, &entry.serialized_deployment_metadata)?);
             }
             index.insert(node.deployment.deployment_name.clone(), Arc::new((node.deployment, workspace)));
         }
@@ -259,7 +263,11 @@ impl Client {
     }
 
     /// Branch deployments, newest first, optionally only those with a pull request in one state.
-    pub async fn branch_deployments(&self, limit: i64, pull_request_status: Option<&str>) -> Result<Vec<Deployment>, Error> {
+    pub async fn branch_deployments(
+        &self,
+        limit: i64,
+        pull_request_status: Option<&str>,
+    ) -> Result<Vec<Deployment>, Error> {
         let document = format!(
             "query BranchDeployments($limit: Int!, $pullRequestStatus: PullRequestStatus) {{
   branchDeployments(limit: $limit, pullRequestStatus: $pullRequestStatus) {{ nodes {{ ...DeploymentFields }} }}
@@ -288,7 +296,10 @@ impl Client {
         };
         if !deployment.is_branch() {
             return Err(Error::InvalidRequest {
-                message: format!("`{name}` is a {} deployment, not a branch deployment; refusing to delete it", deployment.deployment_type),
+                message: format!(
+                    "`{name}` is a {} deployment, not a branch deployment; refusing to delete it",
+                    deployment.deployment_type
+                ),
             });
         }
         let document = format!(
@@ -314,7 +325,8 @@ impl Client {
         let variables = json!({ "deploymentId": deployment.deployment_id });
         let data: Data = self.execute("DeleteDeployment", &document, variables).await?;
         match data.delete_deployment {
-            DeleteResult::DagsterCloudDeployment {} | DeleteResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(()),
+            DeleteResult::DagsterCloudDeployment {}
+            | DeleteResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(()),
             DeleteResult::Error(e) => Err(e.into()),
         }
     }

@@ -80,8 +80,10 @@ impl Workspace {
 impl Client {
     /// Decodes a workspace entry's dagster-serdes `CodeDeploymentMetadata`.
     pub(super) fn deployed_location(&self, name: String, serialized: &str) -> Result<DeployedLocation, Error> {
-        let mut location: DeployedLocation = serde_json::from_str(serialized)
-            .map_err(|e| Error::Decode { url: self.base_url().to_string(), detail: format!("metadata of location `{name}`: {e}") })?;
+        let mut location: DeployedLocation = serde_json::from_str(serialized).map_err(|e| Error::Decode {
+            url: self.base_url().to_string(),
+            detail: format!("metadata of location `{name}`: {e}"),
+        })?;
         location.name = name;
         Ok(location)
     }

@@ -38,7 +38,9 @@ pub enum Error {
     #[error("unexpected response from {url}: {detail}")]
     Decode { url: String, detail: String },
     /// The request may or may not have been carried out (the connection failed after it was sent).
-    #[error("the connection to {url} failed after `{operation}` was sent, so it may or may not have taken effect: {source}")]
+    #[error(
+        "the connection to {url} failed after `{operation}` was sent, so it may or may not have taken effect: {source}"
+    )]
     Ambiguous { url: String, operation: String, source: reqwest::Error },
     #[error("interrupted by Terraform while waiting to retry `{operation}`")]
     Interrupted { operation: String },
@@ -52,9 +54,15 @@ const NOT_REPEATABLE: &[&str] = &["CreateAgentToken"];
 enum Attempt<T> {
     Done(Result<T, Error>),
     /// Not processed (throttled, gateway error, connection refused): try again after the wait.
-    Retry { error: Error, wait: Option<std::time::Duration> },
+    Retry {
+        error: Error,
+        wait: Option<std::time::Duration>,
+    },
     /// Sent, but the answer was lost.
-    Lost { url: String, source: reqwest::Error },
+    Lost {
+        url: String,
+        source: reqwest::Error,
+    },
 }
 
 #[derive(Debug)]
@@ -90,15 +98,34 @@ pub enum Scope<'a> {
 /// The error members of Dagster+ result unions, shared by every operation.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "__typename")]
+#[expect(clippy::enum_variant_names, reason = "the variants are the schema's `__typename`s")]
 pub enum ErrorMember {
-    UnauthorizedError { message: String },
-    PythonError { message: String },
-    DagsterCloudTokenNotFoundError { message: String },
-    DeploymentNotFoundError { message: String },
-    InvalidLocationError { message: String, #[serde(default)] errors: Vec<Option<String>> },
-    DeleteFinalDeploymentError { message: String },
-    DuplicateDeploymentError { message: String },
-    DeploymentLimitError { message: String },
+    UnauthorizedError {
+        message: String,
+    },
+    PythonError {
+        message: String,
+    },
+    DagsterCloudTokenNotFoundError {
+        message: String,
+    },
+    DeploymentNotFoundError {
+        message: String,
+    },
+    InvalidLocationError {
+        message: String,
+        #[serde(default)]
+        errors: Vec<Option<String>>,
+    },
+    DeleteFinalDeploymentError {
+        message: String,
+    },
+    DuplicateDeploymentError {
+        message: String,
+    },
+    DeploymentLimitError {
+        message: String,
+    },
 }
 
 impl From<ErrorMember> for Error {
@@ -106,9 +133,8 @@ impl From<ErrorMember> for Error {
         match member {
             ErrorMember::UnauthorizedError { message } => Error::Unauthorized { message },
             ErrorMember::PythonError { message } => Error::Server { message },
-            ErrorMember::DagsterCloudTokenNotFoundError { message } | ErrorMember::DeploymentNotFoundError { message } => {
-                Error::NotFound { message }
-            }
+            ErrorMember::DagsterCloudTokenNotFoundError { message }
+            | ErrorMember::DeploymentNotFoundError { message } => Error::NotFound { message },
             ErrorMember::InvalidLocationError { message, errors } => {
                 let details: Vec<String> = errors.into_iter().flatten().collect();
                 Error::InvalidRequest { message: if details.is_empty() { message } else { details.join("; ") } }
@@ -143,7 +169,12 @@ impl Client {
     }
 
     /// Sends one organization-level GraphQL document and decodes its `data`.
-    pub async fn execute<T: DeserializeOwned>(&self, operation: &str, document: &str, variables: serde_json::Value) -> Result<T, Error> {
+    pub async fn execute<T: DeserializeOwned>(
+        &self,
+        operation: &str,
+        document: &str,
+        variables: serde_json::Value,
+    ) -> Result<T, Error> {
         self.execute_in(Scope::Organization, operation, document, variables).await
     }
 
@@ -197,7 +228,13 @@ impl Client {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, scope: Scope<'_>, operation: &str, document: &str, variables: &serde_json::Value) -> Attempt<T> {
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        scope: Scope<'_>,
+        operation: &str,
+        document: &str,
+        variables: &serde_json::Value,
+    ) -> Attempt<T> {
         let url = match scope {
             Scope::Organization => format!("{}/graphql", self.base_url),
             Scope::Deployment(name) => format!("{}/{name}/graphql", self.base_url),
@@ -214,13 +251,16 @@ impl Client {
         let response = match request.send().await {
             Ok(response) => response,
             // Never connected: nothing was sent.
-            Err(source) if source.is_connect() => return Attempt::Retry { error: Error::Transport { url, source }, wait: None },
+            Err(source) if source.is_connect() => {
+                return Attempt::Retry { error: Error::Transport { url, source }, wait: None }
+            }
             Err(source) => return Attempt::Lost { url, source },
         };
         let status = response.status();
         debug!(operation, status = status.as_u16(), "Dagster+ response");
         if retry::retryable_status(status.as_u16()) {
-            let wait = retry::retry_after(response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
+            let wait =
+                retry::retry_after(response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()));
             let body = response.text().await.unwrap_or_default().chars().take(200).collect();
             return Attempt::Retry { error: Error::Http { url, status: status.as_u16(), body }, wait };
         }

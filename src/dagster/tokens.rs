@@ -85,7 +85,9 @@ impl TokenResult {
 #[derive(Deserialize)]
 #[serde(tag = "__typename")]
 enum TokenListResult {
-    DagsterCloudAgentTokens { tokens: Vec<AgentToken> },
+    DagsterCloudAgentTokens {
+        tokens: Vec<AgentToken>,
+    },
     #[serde(untagged)]
     Error(ErrorMember),
 }
@@ -111,7 +113,9 @@ impl Client {
         };
         match self.edit_agent_token_description(token.id, description).await {
             Ok(renamed) => token.description = renamed.description,
-            Err(e) => warn!(token_id = token.id, error = %e, "new agent token keeps its creation marker as description for now"),
+            Err(e) => {
+                warn!(token_id = token.id, error = %e, "new agent token keeps its creation marker as description for now")
+            }
         }
         Ok(token)
     }
@@ -120,7 +124,9 @@ impl Client {
     async fn adopt_or_create(&self, marker: &str) -> Result<AgentToken, Error> {
         for _ in 0..3 {
             let inventory = self.agent_token_inventory().await?;
-            if let Some(token) = inventory.tokens.iter().find(|t| t.description.as_deref() == Some(marker) && !t.revoked).cloned() {
+            if let Some(token) =
+                inventory.tokens.iter().find(|t| t.description.as_deref() == Some(marker) && !t.revoked).cloned()
+            {
                 info!(token_id = token.id, "adopted the agent token whose creation response was lost");
                 return Ok(token);
             }
@@ -129,7 +135,9 @@ impl Client {
                 other => return other,
             }
         }
-        Err(Error::Server { message: "agent token creation kept losing its response; nothing was left behind unrecorded".into() })
+        Err(Error::Server {
+            message: "agent token creation kept losing its response; nothing was left behind unrecorded".into(),
+        })
     }
 
     async fn create_agent_token_once(&self, description: &str) -> Result<AgentToken, Error> {
@@ -151,7 +159,9 @@ impl Client {
     /// The organization's tokens and full deployments, shared by all reads until something changes.
     pub async fn agent_token_inventory(&self) -> Result<std::sync::Arc<TokenInventory>, Error> {
         self.token_inventory
-            .get_or_fetch(self.generations.current(), || async { self.fetch_agent_token_inventory().await.map(std::sync::Arc::new) })
+            .get_or_fetch(self.generations.current(), || async {
+                self.fetch_agent_token_inventory().await.map(std::sync::Arc::new)
+            })
             .await
     }
 
@@ -178,7 +188,11 @@ impl Client {
         }
     }
 
-    pub async fn edit_agent_token_description(&self, token_id: i64, description: Option<&str>) -> Result<AgentToken, Error> {
+    pub async fn edit_agent_token_description(
+        &self,
+        token_id: i64,
+        description: Option<&str>,
+    ) -> Result<AgentToken, Error> {
         let document = format!(
             "mutation EditAgentTokenDescription($tokenId: Int!, $description: String) {{
   editAgentTokenDescription(tokenId: $tokenId, description: $description) {{
@@ -220,7 +234,8 @@ impl Client {
         }
         let data: Data = self.execute("RevokeAgentToken", &document, json!({ "tokenId": token_id })).await?;
         match data.revoke_agent_token {
-            RevokeResult::DagsterCloudAgentToken {} | RevokeResult::Error(ErrorMember::DagsterCloudTokenNotFoundError { .. }) => Ok(()),
+            RevokeResult::DagsterCloudAgentToken {}
+            | RevokeResult::Error(ErrorMember::DagsterCloudTokenNotFoundError { .. }) => Ok(()),
             RevokeResult::Error(e) => Err(e.into()),
         }
     }
@@ -246,7 +261,13 @@ impl Client {
         self.modify_grant(&document, "RemoveAgentScope", "removeAgentPermissions", scope.variables(token_id)).await
     }
 
-    async fn modify_grant(&self, document: &str, operation: &str, field: &str, permission: serde_json::Value) -> Result<(), Error> {
+    async fn modify_grant(
+        &self,
+        document: &str,
+        operation: &str,
+        field: &str,
+        permission: serde_json::Value,
+    ) -> Result<(), Error> {
         #[derive(Deserialize)]
         #[serde(tag = "__typename")]
         enum ModifyResult {

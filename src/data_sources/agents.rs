@@ -62,7 +62,11 @@ impl DataSource for AgentsDataSource {
     async fn read(&self, _ctx: &Context, _config: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let result = async {
             let provider = configured(&self.config)?;
-            let agents = provider.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
+            let agents = provider
+                .dagster
+                .agents()
+                .await
+                .map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
             let agents = agents
                 .into_iter()
                 .map(|a| AgentEntry {

@@ -35,27 +35,41 @@ fn entry_type() -> Type {
 
 impl DeploymentsDataSource {
     pub fn new(config: SharedConfig) -> Self {
-        let schema = Schema::new("Branch deployments in Dagster+, filtered by repository, pull request status and age of the last commit.")
-            .attribute(Attribute::optional("repo", Type::String, "Only deployments of this git repository."))
-            .attribute(
-                Attribute::optional("pull_request_status", Type::String, "Only deployments whose pull request is `OPEN`, `CLOSED` or `MERGED`.")
-                    .validator(Validator::one_of(&["OPEN", "CLOSED", "MERGED"])),
+        let schema = Schema::new(
+            "Branch deployments in Dagster+, filtered by repository, pull request status and age of the last commit.",
+        )
+        .attribute(Attribute::optional("repo", Type::String, "Only deployments of this git repository."))
+        .attribute(
+            Attribute::optional(
+                "pull_request_status",
+                Type::String,
+                "Only deployments whose pull request is `OPEN`, `CLOSED` or `MERGED`.",
             )
-            .attribute(
-                Attribute::optional("older_than_days", Type::Number, "Only deployments whose last commit is older than this many days.")
-                    .validator(Validator::new("zero or more", |v| match v.as_number() {
-                        Some(n) if n.is_negative() => Err(format!("{n} is negative.")),
-                        _ => Ok(()),
-                    })),
+            .validator(Validator::one_of(&["OPEN", "CLOSED", "MERGED"])),
+        )
+        .attribute(
+            Attribute::optional(
+                "older_than_days",
+                Type::Number,
+                "Only deployments whose last commit is older than this many days.",
             )
-            .attribute(
-                Attribute::optional("limit", Type::Number, "At most this many deployments are read (default 1000).")
-                    .validator(Validator::new("1 or more", |v| match v.as_number().and_then(cty::Number::to_i64) {
-                        Some(n) if n < 1 => Err(format!("{n} is less than 1.")),
-                        _ => Ok(()),
-                    })),
-            )
-            .attribute(Attribute::computed("deployments", Type::List(Box::new(entry_type())), "The matching branch deployments, newest first."));
+            .validator(Validator::new("zero or more", |v| match v.as_number() {
+                Some(n) if n.is_negative() => Err(format!("{n} is negative.")),
+                _ => Ok(()),
+            })),
+        )
+        .attribute(
+            Attribute::optional("limit", Type::Number, "At most this many deployments are read (default 1000).")
+                .validator(Validator::new("1 or more", |v| match v.as_number().and_then(cty::Number::to_i64) {
+                    Some(n) if n < 1 => Err(format!("{n} is less than 1.")),
+                    _ => Ok(()),
+                })),
+        )
+        .attribute(Attribute::computed(
+            "deployments",
+            Type::List(Box::new(entry_type())),
+            "The matching branch deployments, newest first.",
+        ));
         DeploymentsDataSource { schema, config }
     }
 }

@@ -22,8 +22,12 @@ impl DeploymentList {
         let schema = Schema::new("Lists Dagster+ branch deployments.")
             .attribute(Attribute::optional("repo", Type::String, "Only deployments of this git repository."))
             .attribute(
-                Attribute::optional("pull_request_status", Type::String, "Only deployments whose pull request is `OPEN`, `CLOSED` or `MERGED`.")
-                    .validator(Validator::one_of(&["OPEN", "CLOSED", "MERGED"])),
+                Attribute::optional(
+                    "pull_request_status",
+                    Type::String,
+                    "Only deployments whose pull request is `OPEN`, `CLOSED` or `MERGED`.",
+                )
+                .validator(Validator::one_of(&["OPEN", "CLOSED", "MERGED"])),
             );
         DeploymentList { schema, resource: DeploymentResource::new(config.clone()), config }
     }
@@ -39,7 +43,14 @@ impl ListResource for DeploymentList {
         &self.schema
     }
 
-    async fn list(&self, _ctx: &Context, config: &Value, include_state: bool, limit: i64, diags: &mut Diagnostics) -> Vec<ListedObject> {
+    async fn list(
+        &self,
+        _ctx: &Context,
+        config: &Value,
+        include_state: bool,
+        limit: i64,
+        diags: &mut Diagnostics,
+    ) -> Vec<ListedObject> {
         let provider = match configured(&self.config) {
             Ok(p) => p,
             Err(d) => {
@@ -64,9 +75,12 @@ impl ListResource for DeploymentList {
                 continue;
             }
             let identity = Value::Object(
-                [("repo".to_string(), Value::String(git.repo_name.clone())), ("branch".to_string(), Value::String(git.branch_name.clone()))]
-                    .into_iter()
-                    .collect(),
+                [
+                    ("repo".to_string(), Value::String(git.repo_name.clone())),
+                    ("branch".to_string(), Value::String(git.branch_name.clone())),
+                ]
+                .into_iter()
+                .collect(),
             );
             let state = if include_state {
                 match deployment::state_of(&self.resource, &provider, &found.deployment_name).await {

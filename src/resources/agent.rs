@@ -152,7 +152,10 @@ impl AgentState {
             api.insert("deployments".into(), deployments.into());
         }
         let mut document = Map::new();
-        document.insert("instance_class".into(), json!({ "module": "dagster_cloud.instance", "class": "DagsterCloudAgentInstance" }));
+        document.insert(
+            "instance_class".into(),
+            json!({ "module": "dagster_cloud.instance", "class": "DagsterCloudAgentInstance" }),
+        );
         document.insert("dagster_cloud_api".into(), api.into());
         if !self.queues().is_empty() || self.include_default_queue == Some(false) {
             document.insert(
@@ -216,10 +219,9 @@ impl AgentState {
     }
 
     fn observe(&mut self, agents: &[Agent]) {
-        let newest = agents
-            .iter()
-            .filter(|a| a.agent_label.as_deref() == Some(self.label()))
-            .max_by(|a, b| a.last_heartbeat_time.as_f64().unwrap_or(0.0).total_cmp(&b.last_heartbeat_time.as_f64().unwrap_or(0.0)));
+        let newest = agents.iter().filter(|a| a.agent_label.as_deref() == Some(self.label())).max_by(|a, b| {
+            a.last_heartbeat_time.as_f64().unwrap_or(0.0).total_cmp(&b.last_heartbeat_time.as_f64().unwrap_or(0.0))
+        });
         match newest {
             Some(agent) => {
                 // Any replica running counts as running.
@@ -246,7 +248,8 @@ fn owned_token_scopes(deployments: BTreeSet<String>) -> Scopes {
 
 /// Scopes as `token_scopes` shows them.
 fn scope_labels(scopes: &Scopes) -> BTreeSet<String> {
-    let mut labels: BTreeSet<String> = scopes.deployments.iter().map(|d| format!("{DEPLOYMENT_SCOPE_PREFIX}{d}")).collect();
+    let mut labels: BTreeSet<String> =
+        scopes.deployments.iter().map(|d| format!("{DEPLOYMENT_SCOPE_PREFIX}{d}")).collect();
     if scopes.organization {
         labels.insert(ORGANIZATION_SCOPE.into());
     }
@@ -260,7 +263,11 @@ fn scopes_from_labels(labels: &BTreeSet<String>) -> Scopes {
     Scopes {
         organization: labels.contains(ORGANIZATION_SCOPE),
         all_branch_deployments: labels.contains(ALL_BRANCH_DEPLOYMENTS_SCOPE),
-        deployments: labels.iter().filter_map(|l| l.strip_prefix(DEPLOYMENT_SCOPE_PREFIX)).map(str::to_string).collect(),
+        deployments: labels
+            .iter()
+            .filter_map(|l| l.strip_prefix(DEPLOYMENT_SCOPE_PREFIX))
+            .map(str::to_string)
+            .collect(),
     }
 }
 
@@ -268,7 +275,9 @@ fn scopes_from_labels(labels: &BTreeSet<String>) -> Scopes {
 fn split_image(image: &str) -> (String, String) {
     let last_slash = image.rfind('/').map_or(0, |i| i + 1);
     match image[last_slash..].rfind(':') {
-        Some(i) if !image.contains('@') => (image[..last_slash + i].to_string(), image[last_slash + i + 1..].to_string()),
+        Some(i) if !image.contains('@') => {
+            (image[..last_slash + i].to_string(), image[last_slash + i + 1..].to_string())
+        }
         _ => (image.split('@').next().unwrap_or(image).to_string(), "latest".to_string()),
     }
 }
@@ -278,7 +287,9 @@ fn parse_import_id(id: &str) -> Result<(String, Option<i64>), Diagnostic> {
     let id = id.trim();
     let (label, token_id) = match id.rsplit_once(':') {
         Some((label, digits)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            let token_id = digits.parse::<i64>().map_err(|_| Diagnostic::error("Invalid import id", format!("`{digits}` is not an agent token id.")))?;
+            let token_id = digits
+                .parse::<i64>()
+                .map_err(|_| Diagnostic::error("Invalid import id", format!("`{digits}` is not an agent token id.")))?;
             (label, Some(token_id))
         }
         _ => (id, None),
@@ -359,20 +370,31 @@ impl AgentResource {
     }
 
     async fn revoke_owned_token(&self, config: &Configured, token_id: &str) -> Result<(), Diagnostic> {
-        let id: i64 = token_id.parse().map_err(|_| Diagnostic::error("Invalid token id in state", format!("`{token_id}` is not a token id.")))?;
-        config.dagster.revoke_agent_token(id).await.map_err(|e| Diagnostic::error("Could not revoke the agent's token", e.to_string()))
+        let id: i64 = token_id
+            .parse()
+            .map_err(|_| Diagnostic::error("Invalid token id in state", format!("`{token_id}` is not a token id.")))?;
+        config
+            .dagster
+            .revoke_agent_token(id)
+            .await
+            .map_err(|e| Diagnostic::error("Could not revoke the agent's token", e.to_string()))
     }
 
     /// Takes an existing token as the resource's own. Its value goes into the rendered configuration, and its
     /// scopes must be those of a token this resource creates, which it keeps in line with `deployments`.
     async fn adopt_token(&self, config: &Configured, token_id: i64, state: &mut AgentState) -> Result<(), Diagnostic> {
         let elsewhere = "Import the token as a `dagsterbranch_agent_token` and pass it in `token`, or import the agent by its label alone.";
-        let inventory = config.dagster.agent_token_inventory().await.map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
-        let token = inventory
-            .tokens
-            .iter()
-            .find(|t| t.id == token_id && !t.revoked)
-            .ok_or_else(|| Diagnostic::error("Agent token not found", format!("Dagster+ has no agent token with id {token_id} that is not revoked.")))?;
+        let inventory = config
+            .dagster
+            .agent_token_inventory()
+            .await
+            .map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
+        let token = inventory.tokens.iter().find(|t| t.id == token_id && !t.revoked).ok_or_else(|| {
+            Diagnostic::error(
+                "Agent token not found",
+                format!("Dagster+ has no agent token with id {token_id} that is not revoked."),
+            )
+        })?;
         let Some(secret) = &token.token else {
             return Err(Diagnostic::error(
                 "Agent token value not available",
@@ -381,7 +403,11 @@ impl AgentResource {
         };
         let granted = Scopes::granted(token, &inventory.deployments);
         if granted != owned_token_scopes(granted.deployments.clone()) {
-            let reach = if granted.organization { "may serve every deployment of the organization" } else { "may not serve branch deployments" };
+            let reach = if granted.organization {
+                "may serve every deployment of the organization"
+            } else {
+                "may not serve branch deployments"
+            };
             return Err(Diagnostic::error(
                 "Agent token has other scopes",
                 format!("Agent token {token_id} {reach}; a token this resource owns serves all branch deployments and, besides them, only the full deployments in `deployments`. {elsewhere}"),
@@ -395,7 +421,12 @@ impl AgentResource {
     }
 
     /// Waits until Dagster+ reports an agent with this label as RUNNING.
-    async fn wait_for_running(&self, ctx: &Context, config: &Configured, state: &mut AgentState) -> Result<(), Diagnostic> {
+    async fn wait_for_running(
+        &self,
+        ctx: &Context,
+        config: &Configured,
+        state: &mut AgentState,
+    ) -> Result<(), Diagnostic> {
         let timeout = state
             .timeouts
             .as_ref()
@@ -405,7 +436,11 @@ impl AgentResource {
         let deadline = Instant::now() + timeout;
         let mut delay = Duration::from_millis(250);
         loop {
-            let agents = config.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
+            let agents = config
+                .dagster
+                .agents()
+                .await
+                .map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
             state.observe(&agents);
             if state.status.as_deref() == Some("RUNNING") {
                 return Ok(());
@@ -422,7 +457,10 @@ impl AgentResource {
                 .at(Path::root().attr("wait_for_running")));
             }
             if ctx.sleep(delay.min(deadline.saturating_duration_since(Instant::now()))).await.is_err() {
-                return Err(Diagnostic::error(format!("Interrupted while waiting for agent `{}`", state.label()), seen));
+                return Err(Diagnostic::error(
+                    format!("Interrupted while waiting for agent `{}`", state.label()),
+                    seen,
+                ));
             }
             delay = (delay * 2).min(Duration::from_secs(5));
         }
@@ -430,7 +468,14 @@ impl AgentResource {
 
     /// Brings the token, rendered outputs and health to `planned`; returns the state that exists, also on
     /// failure.
-    async fn converge(&self, ctx: &Context, config: &Configured, prior: Option<&AgentState>, planned: &AgentState, diags: &mut Diagnostics) -> Option<AgentState> {
+    async fn converge(
+        &self,
+        ctx: &Context,
+        config: &Configured,
+        prior: Option<&AgentState>,
+        planned: &AgentState,
+        diags: &mut Diagnostics,
+    ) -> Option<AgentState> {
         let mut state = planned.clone();
         state.token_id = prior.and_then(|p| p.token_id.clone());
         state.agent_token = prior.and_then(|p| p.agent_token.clone());
@@ -448,7 +493,9 @@ impl AgentResource {
         } else if let Some(owned) = state.token_id.clone() {
             let before = prior.map(AgentState::seen_scopes).unwrap_or_else(Scopes::new_token);
             if before != state.owned_scopes() {
-                match apply_scopes(&config.dagster, owned.parse().unwrap_or_default(), &before, &state.owned_scopes()).await {
+                match apply_scopes(&config.dagster, owned.parse().unwrap_or_default(), &before, &state.owned_scopes())
+                    .await
+                {
                     Ok(()) => state.token_scopes = Some(scope_labels(&state.owned_scopes())),
                     Err(d) => diags.push(d),
                 }
@@ -501,14 +548,22 @@ impl Resource for AgentResource {
         let result = async {
             let (config, mut current) = decode_pair::<AgentState>(&self.config, state)?;
             if let Some(token_id) = &current.token_id {
-                let inventory = config.dagster.agent_token_inventory().await.map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
+                let inventory = config
+                    .dagster
+                    .agent_token_inventory()
+                    .await
+                    .map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
                 let Some(token) = inventory.tokens.iter().find(|t| t.id.to_string() == *token_id && !t.revoked) else {
                     // The agent's own token is gone: the agent cannot run; plan it anew with a new token.
                     return Ok(None);
                 };
                 current.token_scopes = Some(scope_labels(&Scopes::granted(token, &inventory.deployments)));
             }
-            let agents = config.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
+            let agents = config
+                .dagster
+                .agents()
+                .await
+                .map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
             current.observe(&agents);
             Ok::<_, Diagnostic>(Some(current))
         }
@@ -566,7 +621,11 @@ impl Resource for AgentResource {
             } else {
                 state.id = state.label.clone();
             }
-            let agents = config.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
+            let agents = config
+                .dagster
+                .agents()
+                .await
+                .map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
             if !agents.iter().any(|a| a.agent_label.as_deref() == Some(state.label())) {
                 diags.push(Diagnostic::warning(
                     format!("No agent labelled `{}` has reported to Dagster+", state.label()),
@@ -595,7 +654,10 @@ mod tests {
 
     #[test]
     fn images_split_into_repository_and_tag() {
-        assert_eq!(split_image("docker.io/dagster/dagster-cloud-agent:1.13.27"), ("docker.io/dagster/dagster-cloud-agent".into(), "1.13.27".into()));
+        assert_eq!(
+            split_image("docker.io/dagster/dagster-cloud-agent:1.13.27"),
+            ("docker.io/dagster/dagster-cloud-agent".into(), "1.13.27".into())
+        );
         assert_eq!(split_image("localhost:5000/agent"), ("localhost:5000/agent".into(), "latest".into()));
     }
 
@@ -613,15 +675,27 @@ mod tests {
 
     #[test]
     fn scope_labels_round_trip() {
-        let scopes = Scopes { organization: true, all_branch_deployments: true, deployments: ["prod".to_string(), "#12".to_string()].into() };
+        let scopes = Scopes {
+            organization: true,
+            all_branch_deployments: true,
+            deployments: ["prod".to_string(), "#12".to_string()].into(),
+        };
         let labels = scope_labels(&scopes);
-        assert_eq!(labels, ["all_branch_deployments", "deployment:#12", "deployment:prod", "organization"].map(String::from).into());
+        assert_eq!(
+            labels,
+            ["all_branch_deployments", "deployment:#12", "deployment:prod", "organization"].map(String::from).into()
+        );
         assert_eq!(scopes_from_labels(&labels), scopes);
     }
 
     #[test]
     fn rendering_is_deterministic() {
-        let mut a = AgentState { label: Some("bd".into()), agent_token: Some("agent:o:1".into()), queues: Some(vec!["q".into()]), ..AgentState::default() };
+        let mut a = AgentState {
+            label: Some("bd".into()),
+            agent_token: Some("agent:o:1".into()),
+            queues: Some(vec!["q".into()]),
+            ..AgentState::default()
+        };
         let mut b = a.clone();
         a.render(Some("o"));
         b.render(Some("o"));

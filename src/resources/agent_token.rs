@@ -148,11 +148,21 @@ fn api_error(summary: &str, error: dagster::Error) -> Diagnostic {
 
 /// Adds missing grants before removing surplus ones, so a token being re-scoped never loses access in
 /// between.
-pub async fn apply_scopes(client: &Client, token_id: i64, current: &Scopes, desired: &Scopes) -> Result<(), Diagnostic> {
+pub async fn apply_scopes(
+    client: &Client,
+    token_id: i64,
+    current: &Scopes,
+    desired: &Scopes,
+) -> Result<(), Diagnostic> {
     let deployment_ids = if desired.deployments.is_empty() && current.deployments.is_empty() {
         Vec::new()
     } else {
-        client.agent_token_inventory().await.map_err(|e| api_error("Could not list deployments", e))?.deployments.clone()
+        client
+            .agent_token_inventory()
+            .await
+            .map_err(|e| api_error("Could not list deployments", e))?
+            .deployments
+            .clone()
     };
     let id_of = |name: &str| -> Result<i64, Diagnostic> {
         if let Some(id) = name.strip_prefix('#').and_then(|n| n.parse().ok()) {
@@ -188,10 +198,16 @@ pub async fn apply_scopes(client: &Client, token_id: i64, current: &Scopes, desi
         removals.push(GrantScope::Deployment(id_of(name)?));
     }
     for scope in additions {
-        client.grant_agent_scope(token_id, scope).await.map_err(|e| api_error("Could not grant the agent token a scope", e))?;
+        client
+            .grant_agent_scope(token_id, scope)
+            .await
+            .map_err(|e| api_error("Could not grant the agent token a scope", e))?;
     }
     for scope in removals {
-        client.remove_agent_scope(token_id, scope).await.map_err(|e| api_error("Could not remove a scope from the agent token", e))?;
+        client
+            .remove_agent_scope(token_id, scope)
+            .await
+            .map_err(|e| api_error("Could not remove a scope from the agent token", e))?;
     }
     Ok(())
 }
@@ -214,7 +230,8 @@ impl AgentTokenResource {
     /// Reads the token back from Dagster+; `Ok(None)` when it was revoked or deleted.
     async fn fetch(&self, client: &Client, state: &AgentTokenState) -> Result<Option<AgentTokenState>, Diagnostic> {
         let token_id = state.token_id()?;
-        let inventory = client.agent_token_inventory().await.map_err(|e| api_error("Could not read agent tokens", e))?;
+        let inventory =
+            client.agent_token_inventory().await.map_err(|e| api_error("Could not read agent tokens", e))?;
         let Some(token) = inventory.tokens.iter().find(|t| t.id == token_id && !t.revoked) else {
             return Ok(None);
         };
@@ -239,7 +256,8 @@ impl Resource for AgentTokenResource {
     }
 
     async fn create(&self, _ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let configured = diags.capture(self.client().and_then(|c| tfplugin::decode::<AgentTokenState>(planned).map(|p| (c, p))))?;
+        let configured =
+            diags.capture(self.client().and_then(|c| tfplugin::decode::<AgentTokenState>(planned).map(|p| (c, p))))?;
         let (config, plan) = configured;
         let client = &config.dagster;
         if let Err(d) = super::ensure_full_deployments_exist(&config, &plan.scopes().deployments).await {
@@ -329,7 +347,11 @@ impl Resource for AgentTokenResource {
         let result = async {
             let config = self.client()?;
             let token_id = tfplugin::decode::<AgentTokenState>(state)?.token_id()?;
-            config.dagster.revoke_agent_token(token_id).await.map_err(|e| api_error("Could not revoke the agent token", e))?;
+            config
+                .dagster
+                .revoke_agent_token(token_id)
+                .await
+                .map_err(|e| api_error("Could not revoke the agent token", e))?;
             info!(token_id, "agent token revoked");
             Ok::<_, Diagnostic>(())
         }

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use cty::{Path, Type, Value};
 use serde::{Deserialize, Serialize};
 use tfplugin::{
-    Attribute, Block, Context, Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Resource,
-    Schema, Validator,
+    Attribute, Block, Context, Diagnostic, Diagnostics, IdentityAttribute, IdentitySchema, NestedBlock, Nesting,
+    Resource, Schema, Validator,
 };
 use tracing::{info, warn};
 
@@ -325,13 +325,20 @@ impl LocationBlock {
 
     /// The configuration as Dagster+ reports it, keeping the configured text of an equivalent container
     /// context so that formatting never shows as a change.
-    fn from_deployed(deployed: &DeployedLocation, configured: Option<&LocationBlock>, status: Option<&LoadStatus>) -> LocationBlock {
-        let container_context = deployed.container_context.as_ref().filter(|c| c.as_object().is_some_and(|o| !o.is_empty())).map(|server| {
-            configured
-                .and_then(|c| c.container_context.clone())
-                .filter(|text| parse_container_context(text).ok().as_ref() == Some(server))
-                .unwrap_or_else(|| server.to_string())
-        });
+    fn from_deployed(
+        deployed: &DeployedLocation,
+        configured: Option<&LocationBlock>,
+        status: Option<&LoadStatus>,
+    ) -> LocationBlock {
+        let container_context =
+            deployed.container_context.as_ref().filter(|c| c.as_object().is_some_and(|o| !o.is_empty())).map(
+                |server| {
+                    configured
+                        .and_then(|c| c.container_context.clone())
+                        .filter(|text| parse_container_context(text).ok().as_ref() == Some(server))
+                        .unwrap_or_else(|| server.to_string())
+                },
+            );
         let git = deployed
             .git_metadata
             .as_ref()
@@ -394,7 +401,8 @@ impl DeploymentState {
     }
 
     fn load_timeout(&self, creating: bool) -> Duration {
-        let configured = self.timeouts.as_ref().and_then(|t| if creating { t.create.clone() } else { t.update.clone() });
+        let configured =
+            self.timeouts.as_ref().and_then(|t| if creating { t.create.clone() } else { t.update.clone() });
         configured.and_then(|t| parse_duration(&t).ok()).unwrap_or(DEFAULT_LOAD_TIMEOUT)
     }
 
@@ -453,7 +461,11 @@ impl DeploymentState {
         let mut refreshed = Vec::new();
         for configured in &prior {
             if let Some(deployed) = workspace.locations.iter().find(|d| d.name == configured.name()) {
-                refreshed.push(LocationBlock::from_deployed(deployed, Some(configured), workspace.status(&deployed.name)));
+                refreshed.push(LocationBlock::from_deployed(
+                    deployed,
+                    Some(configured),
+                    workspace.status(&deployed.name),
+                ));
             }
         }
         for deployed in &workspace.locations {
@@ -498,11 +510,20 @@ impl DeploymentResource {
     /// Reads the deployment and its locations; `None` when it is gone or being deleted. `batched` lets the
     /// read come from a snapshot shared with other reads (refresh), which is precise only for locations that
     /// have loaded; a location last seen loading or failing is always read directly.
-    async fn fetch(&self, config: &Configured, state: &DeploymentState, batched: bool) -> Result<Option<DeploymentState>, Diagnostic> {
+    async fn fetch(
+        &self,
+        config: &Configured,
+        state: &DeploymentState,
+        batched: bool,
+    ) -> Result<Option<DeploymentState>, Diagnostic> {
         let client = &config.dagster;
         let name = state.name.clone().unwrap_or_default();
         let settled = state.locations().iter().all(|l| l.load_status.as_deref() == Some("LOADED"));
-        let Some(read) = client.read_deployment(&name, batched && settled).await.map_err(|e| api_error("Could not read the branch deployment", e))? else {
+        let Some(read) = client
+            .read_deployment(&name, batched && settled)
+            .await
+            .map_err(|e| api_error("Could not read the branch deployment", e))?
+        else {
             return Ok(None);
         };
         let (deployment, workspace) = read.as_ref();
@@ -512,7 +533,10 @@ impl DeploymentResource {
         if !deployment.is_branch() {
             return Err(Diagnostic::error(
                 "Not a branch deployment",
-                format!("`{name}` is a {} deployment; this resource manages branch deployments only.", deployment.deployment_type),
+                format!(
+                    "`{name}` is a {} deployment; this resource manages branch deployments only.",
+                    deployment.deployment_type
+                ),
             ));
         }
         let mut refreshed = state.clone();
@@ -564,7 +588,8 @@ impl DeploymentResource {
             }
             if let Err(e) = client.add_or_update_location(&name, &location.document()).await {
                 diags.push(
-                    Diagnostic::error(format!("Could not deploy code location `{}`", location.name()), e.to_string()).at(location_path(index)),
+                    Diagnostic::error(format!("Could not deploy code location `{}`", location.name()), e.to_string())
+                        .at(location_path(index)),
                 );
                 deployed_ok = false;
             }
@@ -583,7 +608,10 @@ impl DeploymentResource {
         match self.fetch(config, &state, false).await {
             Ok(Some(refreshed)) => Some(refreshed),
             Ok(None) => {
-                diags.error("Branch deployment disappeared", format!("`{name}` was deleted while it was being deployed."));
+                diags.error(
+                    "Branch deployment disappeared",
+                    format!("`{name}` was deleted while it was being deployed."),
+                );
                 None
             }
             Err(d) => {
@@ -621,7 +649,10 @@ impl DeploymentResource {
                         diags.push(
                             Diagnostic::error(
                                 format!("Code location `{}` failed to load", location.name()),
-                                format!("Dagster+ reported this error while loading `{}` in `{deployment}`:\n\n{error}", location.name()),
+                                format!(
+                                    "Dagster+ reported this error while loading `{}` in `{deployment}`:\n\n{error}",
+                                    location.name()
+                                ),
                             )
                             .at(location_path(index)),
                         );
@@ -648,7 +679,10 @@ impl DeploymentResource {
                 warn!(deployment, "interrupted while waiting for code locations");
                 diags.error(
                     "Interrupted while waiting for code locations",
-                    format!("The deployment `{deployment}` and its locations exist; these were still loading: {}.", pending.join(", ")),
+                    format!(
+                        "The deployment `{deployment}` and its locations exist; these were still loading: {}.",
+                        pending.join(", ")
+                    ),
                 );
                 return;
             }
@@ -669,7 +703,12 @@ impl DeploymentResource {
             .branch_deployment_name(repo, branch)
             .await
             .map_err(|e| api_error("Could not look up the branch deployment", e))?
-            .ok_or_else(|| Diagnostic::error("No such branch deployment", format!("Dagster+ has no branch deployment for repository `{repo}`, branch `{branch}`.")))
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "No such branch deployment",
+                    format!("Dagster+ has no branch deployment for repository `{repo}`, branch `{branch}`."),
+                )
+            })
     }
 
     fn import_state(&self, name: String, diags: &mut Diagnostics) -> Option<Value> {
@@ -679,7 +718,11 @@ impl DeploymentResource {
 }
 
 /// The full state of an existing branch deployment, as `terraform query -generate-config-out` needs it.
-pub async fn state_of(resource: &DeploymentResource, config: &Configured, name: &str) -> Result<Option<Value>, Diagnostic> {
+pub async fn state_of(
+    resource: &DeploymentResource,
+    config: &Configured,
+    name: &str,
+) -> Result<Option<Value>, Diagnostic> {
     let seed = DeploymentState { name: Some(name.to_string()), ..DeploymentState::default() };
     let mut diags = Diagnostics::new();
     match resource.fetch(config, &seed, false).await? {
@@ -705,17 +748,26 @@ impl Resource for DeploymentResource {
             let path = location_path(index);
             if let Some(name) = location.get("name").and_then(Value::as_str) {
                 if !seen.insert(name.to_string()) {
-                    diags.attribute_error(path.attr("name"), "Duplicate code location name", format!("`{name}` is used by more than one `code_location` block; names must be unique."));
+                    diags.attribute_error(
+                        path.attr("name"),
+                        "Duplicate code location name",
+                        format!("`{name}` is used by more than one `code_location` block; names must be unique."),
+                    );
                 }
             }
             let sources: Vec<&Value> = CODE_SOURCES.iter().filter_map(|s| location.get(s)).collect();
             if sources.iter().any(|v| !v.is_known()) {
                 continue;
             }
-            let set: Vec<&str> = CODE_SOURCES.iter().copied().filter(|s| location.get(s).is_some_and(|v| !v.is_null())).collect();
+            let set: Vec<&str> =
+                CODE_SOURCES.iter().copied().filter(|s| location.get(s).is_some_and(|v| !v.is_null())).collect();
             match set.len() {
                 1 => {}
-                0 => diags.attribute_error(path, "Code location has no code source", format!("Set exactly one of {}.", CODE_SOURCES.join(", "))),
+                0 => diags.attribute_error(
+                    path,
+                    "Code location has no code source",
+                    format!("Set exactly one of {}.", CODE_SOURCES.join(", ")),
+                ),
                 _ => diags.attribute_error(
                     path.attr(set[1]),
                     "Code location has more than one code source",
@@ -786,7 +838,11 @@ impl Resource for DeploymentResource {
                     .map_err(|e| api_error("Could not close the branch deployment's pull request", e))?;
                 info!(deployment = %name, "branch deployment closed and left in Dagster+");
             } else {
-                config.dagster.delete_branch_deployment(&name).await.map_err(|e| api_error("Could not delete the branch deployment", e))?;
+                config
+                    .dagster
+                    .delete_branch_deployment(&name)
+                    .await
+                    .map_err(|e| api_error("Could not delete the branch deployment", e))?;
                 info!(deployment = %name, "branch deployment deleted");
             }
             Ok::<_, Diagnostic>(())
@@ -826,7 +882,9 @@ impl Resource for DeploymentResource {
     }
 
     async fn import_by_identity(&self, _ctx: &Context, identity: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let (Some(repo), Some(branch)) = (identity.get("repo").and_then(Value::as_str), identity.get("branch").and_then(Value::as_str)) else {
+        let (Some(repo), Some(branch)) =
+            (identity.get("repo").and_then(Value::as_str), identity.get("branch").and_then(Value::as_str))
+        else {
             diags.error("Incomplete identity", "Import by identity needs both `repo` and `branch`.");
             return None;
         };

@@ -4,8 +4,8 @@ pub mod agent;
 pub mod agent_token;
 #[cfg(feature = "bench")]
 pub mod bench;
-pub mod registry;
 pub mod deployment;
+pub mod registry;
 
 use std::sync::Arc;
 
@@ -28,7 +28,10 @@ pub fn all(config: &SharedConfig) -> Vec<Arc<dyn Resource>> {
 }
 
 /// The provider configuration and a resource's decoded state or plan, which every CRUD call starts from.
-pub(crate) fn decode_pair<T: DeserializeOwned>(config: &SharedConfig, value: &Value) -> Result<(Arc<Configured>, T), Diagnostic> {
+pub(crate) fn decode_pair<T: DeserializeOwned>(
+    config: &SharedConfig,
+    value: &Value,
+) -> Result<(Arc<Configured>, T), Diagnostic> {
     Ok((configured(config)?, tfplugin::decode(value)?))
 }
 
@@ -43,7 +46,12 @@ pub(crate) fn decode_change<T: DeserializeOwned>(
 
 /// Fails the plan when `attribute` (a deployment name or a set of them) names a full deployment that does
 /// not exist, so that a typo never reaches apply. Checked only when the value is new or changed and known.
-pub(crate) async fn check_full_deployment_names(config: &SharedConfig, plan: &Plan<'_>, attribute: &str, diags: &mut Diagnostics) {
+pub(crate) async fn check_full_deployment_names(
+    config: &SharedConfig,
+    plan: &Plan<'_>,
+    attribute: &str,
+    diags: &mut Diagnostics,
+) {
     let Some(planned) = plan.planned.get(attribute) else { return };
     if !planned.is_wholly_known() || plan.prior.get(attribute) == Some(planned) {
         return;
@@ -73,12 +81,15 @@ pub(crate) async fn check_full_deployment_names(config: &SharedConfig, plan: &Pl
 
 /// Refuses, before anything is created, deployment names that no longer exist (one may have been deleted
 /// since plan): creating a token first would leave it with its default organization-wide access.
-pub(crate) async fn ensure_full_deployments_exist(provider: &crate::provider::Configured, names: &std::collections::BTreeSet<String>) -> Result<(), tfplugin::Diagnostic> {
+pub(crate) async fn ensure_full_deployments_exist(
+    provider: &Configured,
+    names: &std::collections::BTreeSet<String>,
+) -> Result<(), Diagnostic> {
     if names.is_empty() {
         return Ok(());
     }
     match provider.unknown_full_deployments(names.iter().map(String::as_str)).await {
-        Some(unknown) if !unknown.is_empty() => Err(tfplugin::Diagnostic::error(
+        Some(unknown) if !unknown.is_empty() => Err(Diagnostic::error(
             "Unknown deployment",
             format!(
                 "Dagster+ has no full deployment named {}; nothing was created. Full deployments: {}.",

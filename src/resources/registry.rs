@@ -177,7 +177,10 @@ struct Lifecycle {
 
 impl Lifecycle {
     fn rules(&self) -> LifecycleRules {
-        LifecycleRules { expire_untagged_after_days: self.expire_untagged_after_days, keep_last_images: self.keep_last_images }
+        LifecycleRules {
+            expire_untagged_after_days: self.expire_untagged_after_days,
+            keep_last_images: self.keep_last_images,
+        }
     }
 }
 
@@ -271,10 +274,11 @@ impl RegistryState {
     /// Recomputes `ci_secrets` from the key, the repository's region and the Dagster+ URL; empty when the
     /// secret is unknown (after import).
     fn refresh_ci_secrets(&mut self, dagster_url: &str) {
-        self.ci_secrets = match (&self.access_key_id, &self.secret_access_key, self.repository_arn.as_deref().and_then(arn_region)) {
-            (Some(id), Some(secret), Some(region)) => Some(ci_secrets(dagster_url, id, secret, region)),
-            _ => None,
-        };
+        self.ci_secrets =
+            match (&self.access_key_id, &self.secret_access_key, self.repository_arn.as_deref().and_then(arn_region)) {
+                (Some(id), Some(secret), Some(region)) => Some(ci_secrets(dagster_url, id, secret, region)),
+                _ => None,
+            };
     }
 }
 
@@ -393,7 +397,14 @@ impl RegistryResource {
 
 impl RegistryResource {
     /// Creates each part in turn, recording it in `state` as soon as it exists.
-    async fn create_parts(&self, ctx: &Context, config: &Configured, clients: &Clients, plan: &RegistryState, state: &mut RegistryState) -> Result<(), Failure> {
+    async fn create_parts(
+        &self,
+        ctx: &Context,
+        config: &Configured,
+        clients: &Clients,
+        plan: &RegistryState,
+        state: &mut RegistryState,
+    ) -> Result<(), Failure> {
         self.create_repository(clients, plan, state).await?;
         self.create_user(ctx, clients, plan, state).await?;
         self.put_policy(ctx, clients, plan, state, true).await?;
@@ -402,7 +413,12 @@ impl RegistryResource {
         Ok(())
     }
 
-    async fn create_repository(&self, clients: &Clients, plan: &RegistryState, state: &mut RegistryState) -> Result<(), Failure> {
+    async fn create_repository(
+        &self,
+        clients: &Clients,
+        plan: &RegistryState,
+        state: &mut RegistryState,
+    ) -> Result<(), Failure> {
         let kms_key = plan.encryption.as_ref().and_then(|e| e.kms_key.clone());
         let tags = plan.tag_map();
         let spec = ecr::RepositorySpec {
@@ -413,13 +429,15 @@ impl RegistryResource {
             kms_key: kms_key.as_deref(),
             tags: &tags,
         };
-        let (repository, origin) = ecr::create(&clients.ecr, &spec).await.during("Could not create the ECR repository")?;
+        let (repository, origin) =
+            ecr::create(&clients.ecr, &spec).await.during("Could not create the ECR repository")?;
         state.set_repository(&repository);
         state.image_tag_mutability = Some(repository.tag_mutability.clone());
         state.scan_on_push = Some(repository.scan_on_push);
         state.tags = plan.tags.clone();
         state.encryption = plan.encryption.clone().map(|mut e| {
-            e.kms_key = if repository.encryption_type == DEFAULT_ENCRYPTION { None } else { repository.kms_key.clone() };
+            e.kms_key =
+                if repository.encryption_type == DEFAULT_ENCRYPTION { None } else { repository.kms_key.clone() };
             e
         });
         if origin == Origin::Adopted {
@@ -441,11 +459,19 @@ impl RegistryResource {
 
     /// Brings an adopted repository's changeable settings to the plan. Encryption cannot change: the state
     /// records the repository's own, so a differing plan replaces it.
-    async fn align_adopted_repository(&self, clients: &Clients, plan: &RegistryState, repository: &ecr::Repository, state: &mut RegistryState) -> Result<(), Failure> {
+    async fn align_adopted_repository(
+        &self,
+        clients: &Clients,
+        plan: &RegistryState,
+        repository: &ecr::Repository,
+        state: &mut RegistryState,
+    ) -> Result<(), Failure> {
         let name = plan.name();
         let mutability = plan.image_tag_mutability.as_deref().unwrap_or("IMMUTABLE");
         if repository.tag_mutability != mutability {
-            ecr::set_tag_mutability(&clients.ecr, name, mutability).await.during("Could not change the image tag mutability")?;
+            ecr::set_tag_mutability(&clients.ecr, name, mutability)
+                .await
+                .during("Could not change the image tag mutability")?;
             state.image_tag_mutability = Some(mutability.to_string());
         }
         let scan_on_push = plan.scan_on_push.unwrap_or(false);
@@ -453,23 +479,35 @@ impl RegistryResource {
             ecr::set_scan_on_push(&clients.ecr, name, scan_on_push).await.during("Could not change scan on push")?;
             state.scan_on_push = Some(scan_on_push);
         }
-        ecr::set_tags(&clients.ecr, &repository.arn, &plan.tag_map(), name).await.during("Could not update the repository's tags")?;
+        ecr::set_tags(&clients.ecr, &repository.arn, &plan.tag_map(), name)
+            .await
+            .during("Could not update the repository's tags")?;
         if repository.encryption_type != plan.encryption_type() || state.encryption.is_some() {
-            let kms_key = if repository.encryption_type == DEFAULT_ENCRYPTION { None } else { repository.kms_key.clone() };
+            let kms_key =
+                if repository.encryption_type == DEFAULT_ENCRYPTION { None } else { repository.kms_key.clone() };
             state.encryption = Some(Encryption { kind: Some(repository.encryption_type.clone()), kms_key });
         }
         Ok(())
     }
 
-    async fn create_user(&self, ctx: &Context, clients: &Clients, plan: &RegistryState, state: &mut RegistryState) -> Result<(), Failure> {
+    async fn create_user(
+        &self,
+        ctx: &Context,
+        clients: &Clients,
+        plan: &RegistryState,
+        state: &mut RegistryState,
+    ) -> Result<(), Failure> {
         const SUMMARY: &str = "Could not create the IAM user";
         let name = effective_user_name(plan.name(), plan.user.as_ref());
         let tags = plan.tag_map();
-        let (user, origin) = iam::create_user(ctx, &clients.iam, &name, plan.user_path(), &tags, plan.name()).await.during(SUMMARY)?;
+        let (user, origin) =
+            iam::create_user(ctx, &clients.iam, &name, plan.user_path(), &tags, plan.name()).await.during(SUMMARY)?;
         if origin == Origin::Adopted {
             // Made by an earlier attempt, possibly of an earlier apply with another path or other tags.
             if user.path != plan.user_path() {
-                iam::update_user(&clients.iam, &user.name, &user.name, plan.user_path(), plan.name()).await.during(SUMMARY)?;
+                iam::update_user(&clients.iam, &user.name, &user.name, plan.user_path(), plan.name())
+                    .await
+                    .during(SUMMARY)?;
             }
             iam::set_user_tags(&clients.iam, &user.name, &tags, plan.name()).await.during(SUMMARY)?;
         }
@@ -485,14 +523,23 @@ impl RegistryResource {
 
     /// Writes the push policy when the state's differs from the one for `plan`. `fresh`: the user was just
     /// created or renamed, so `NoSuchEntity` means "not visible yet".
-    async fn put_policy(&self, ctx: &Context, clients: &Clients, plan: &RegistryState, state: &mut RegistryState, fresh: bool) -> Result<(), Failure> {
+    async fn put_policy(
+        &self,
+        ctx: &Context,
+        clients: &Clients,
+        plan: &RegistryState,
+        state: &mut RegistryState,
+        fresh: bool,
+    ) -> Result<(), Failure> {
         let (Some(arn), Some(user)) = (state.repository_arn.clone(), state.user_name.clone()) else { return Ok(()) };
         let allow_manifest_read = plan.allow_manifest_read.unwrap_or(false);
         let document = policy::push_policy(&arn, allow_manifest_read);
         if state.push_policy_json.as_deref() != Some(document.as_str()) {
             const SUMMARY: &str = "Could not set the IAM user's push policy";
             if fresh {
-                retry::after_create(ctx, "iam:PutUserPolicy", || iam::put_push_policy(&clients.iam, &user, &document)).await.during(SUMMARY)?;
+                retry::after_create(ctx, "iam:PutUserPolicy", || iam::put_push_policy(&clients.iam, &user, &document))
+                    .await
+                    .during(SUMMARY)?;
             } else {
                 iam::put_push_policy(&clients.iam, &user, &document).await.during(SUMMARY)?;
             }
@@ -505,11 +552,20 @@ impl RegistryResource {
 
     /// Creates a new key before deleting the old one, within IAM's limit of two keys per user: keys that
     /// the state does not know (left by an interrupted rotation) are deleted first to make room.
-    async fn rotate_key(&self, ctx: &Context, clients: &Clients, state: &mut RegistryState, wait: bool, fresh: bool) -> Result<(), Failure> {
+    async fn rotate_key(
+        &self,
+        ctx: &Context,
+        clients: &Clients,
+        state: &mut RegistryState,
+        wait: bool,
+        fresh: bool,
+    ) -> Result<(), Failure> {
         const SUMMARY: &str = "Could not create the access key";
         let Some(user) = state.user_name.clone() else { return Ok(()) };
         let existing = if fresh {
-            retry::after_create(ctx, "iam:ListAccessKeys", || iam::access_keys(&clients.iam, &user)).await.during(SUMMARY)?
+            retry::after_create(ctx, "iam:ListAccessKeys", || iam::access_keys(&clients.iam, &user))
+                .await
+                .during(SUMMARY)?
         } else {
             iam::access_keys(&clients.iam, &user).await.during(SUMMARY)?
         };
@@ -520,7 +576,8 @@ impl RegistryResource {
                 iam::delete_access_key(&clients.iam, &user, &stray.id).await.during(SUMMARY)?;
             }
         }
-        let key = iam::create_access_key_with_room(ctx, &clients.iam, &user, current.as_deref()).await.during(SUMMARY)?;
+        let key =
+            iam::create_access_key_with_room(ctx, &clients.iam, &user, current.as_deref()).await.during(SUMMARY)?;
         state.access_key_id = Some(key.id.clone());
         state.secret_access_key = Some(key.secret.clone());
         // Recorded first: a failure below must not lose the only copy of the new secret.
@@ -529,16 +586,28 @@ impl RegistryResource {
             .during("Could not delete access keys left by lost create attempts")?;
         if wait {
             // On failure the old key stays, so CI keeps working until the new one does.
-            credentials::wait_until_usable(ctx, clients, &key).await.during("The new access key did not start working")?;
+            credentials::wait_until_usable(ctx, clients, &key)
+                .await
+                .during("The new access key did not start working")?;
         }
         for old in existing.iter().filter(|k| k.id != key.id) {
-            iam::delete_access_key(&clients.iam, &user, &old.id).await.during("Could not delete the previous access key")?;
+            iam::delete_access_key(&clients.iam, &user, &old.id)
+                .await
+                .during("Could not delete the previous access key")?;
         }
         Ok(())
     }
 
     /// Brings the existing parts to `plan` and re-creates missing ones.
-    async fn update_parts(&self, ctx: &Context, config: &Configured, clients: &Clients, prior: &RegistryState, plan: &RegistryState, state: &mut RegistryState) -> Result<(), Failure> {
+    async fn update_parts(
+        &self,
+        ctx: &Context,
+        config: &Configured,
+        clients: &Clients,
+        prior: &RegistryState,
+        plan: &RegistryState,
+        state: &mut RegistryState,
+    ) -> Result<(), Failure> {
         let name = plan.name();
         // Repository.
         match prior.repository_arn.clone() {
@@ -546,19 +615,27 @@ impl RegistryResource {
             Some(arn) => {
                 if prior.image_tag_mutability != plan.image_tag_mutability {
                     let mutability = plan.image_tag_mutability.as_deref().unwrap_or("IMMUTABLE");
-                    ecr::set_tag_mutability(&clients.ecr, name, mutability).await.during("Could not change the image tag mutability")?;
+                    ecr::set_tag_mutability(&clients.ecr, name, mutability)
+                        .await
+                        .during("Could not change the image tag mutability")?;
                     state.image_tag_mutability = plan.image_tag_mutability.clone();
                 }
                 if prior.scan_on_push != plan.scan_on_push {
-                    ecr::set_scan_on_push(&clients.ecr, name, plan.scan_on_push.unwrap_or(false)).await.during("Could not change scan on push")?;
+                    ecr::set_scan_on_push(&clients.ecr, name, plan.scan_on_push.unwrap_or(false))
+                        .await
+                        .during("Could not change scan on push")?;
                     state.scan_on_push = plan.scan_on_push;
                 }
                 if prior.tag_map() != plan.tag_map() {
-                    ecr::set_tags(&clients.ecr, &arn, &plan.tag_map(), name).await.during("Could not update the repository's tags")?;
+                    ecr::set_tags(&clients.ecr, &arn, &plan.tag_map(), name)
+                        .await
+                        .during("Could not update the repository's tags")?;
                 }
                 let document = plan.lifecycle_document();
                 if prior.lifecycle_policy_json != document {
-                    ecr::set_lifecycle_policy(&clients.ecr, name, document.as_deref()).await.during("Could not set the repository's lifecycle policy")?;
+                    ecr::set_lifecycle_policy(&clients.ecr, name, document.as_deref())
+                        .await
+                        .during("Could not set the repository's lifecycle policy")?;
                 }
                 state.lifecycle_policy = plan.lifecycle_policy;
                 state.lifecycle_policy_json = document;
@@ -576,10 +653,14 @@ impl RegistryResource {
             Some(_) => {
                 let old_name = prior.user_name.clone().unwrap_or_else(|| user_name.clone());
                 if old_name != user_name || prior.user_path() != plan.user_path() {
-                    iam::update_user(&clients.iam, &old_name, &user_name, plan.user_path(), name).await.during("Could not rename or move the IAM user")?;
+                    iam::update_user(&clients.iam, &old_name, &user_name, plan.user_path(), name)
+                        .await
+                        .during("Could not rename or move the IAM user")?;
                     state.user_name = Some(user_name.clone());
                     let user = retry::after_create(ctx, "iam:GetUser", || async {
-                        iam::get_user(&clients.iam, &user_name).await?.ok_or_else(|| ApiError::not_found("iam:GetUser", "user"))
+                        iam::get_user(&clients.iam, &user_name)
+                            .await?
+                            .ok_or_else(|| ApiError::not_found("iam:GetUser", "user"))
                     })
                     .await
                     .during("Could not read the renamed IAM user")?;
@@ -587,7 +668,9 @@ impl RegistryResource {
                     fresh = true;
                 }
                 if fresh || prior.tag_map() != plan.tag_map() {
-                    iam::set_user_tags(&clients.iam, &user_name, &plan.tag_map(), name).await.during("Could not update the IAM user's tags")?;
+                    iam::set_user_tags(&clients.iam, &user_name, &plan.tag_map(), name)
+                        .await
+                        .during("Could not update the IAM user's tags")?;
                 }
                 state.user = plan.user.clone();
             }
@@ -605,7 +688,12 @@ impl RegistryResource {
 
     /// Reads every part back. `importing`: also take the settings that configuration would otherwise give
     /// (lifecycle rules, manifest read, the existing key's id).
-    async fn refresh(&self, clients: &Clients, prior: &RegistryState, importing: bool) -> Result<Option<RegistryState>, Failure> {
+    async fn refresh(
+        &self,
+        clients: &Clients,
+        prior: &RegistryState,
+        importing: bool,
+    ) -> Result<Option<RegistryState>, Failure> {
         const SUMMARY: &str = "Could not read the registry";
         let mut state = prior.clone();
         let name = prior.name().to_string();
@@ -623,7 +711,11 @@ impl RegistryResource {
                 state.image_tag_mutability = Some(repository.tag_mutability.clone());
                 state.scan_on_push = Some(repository.scan_on_push);
                 if state.encryption.is_some() || repository.encryption_type != DEFAULT_ENCRYPTION {
-                    let kms_key = if repository.encryption_type == DEFAULT_ENCRYPTION { None } else { repository.kms_key.clone() };
+                    let kms_key = if repository.encryption_type == DEFAULT_ENCRYPTION {
+                        None
+                    } else {
+                        repository.kms_key.clone()
+                    };
                     state.encryption = Some(Encryption { kind: Some(repository.encryption_type.clone()), kms_key });
                 }
                 let tags = ecr::tags(&clients.ecr, &repository.arn).await.during(SUMMARY)?;
@@ -645,7 +737,9 @@ impl RegistryResource {
             }
         }
         let user = match &prior.user_name {
-            Some(user_name) if prior.user_arn.is_some() || importing => iam::get_user(&clients.iam, user_name).await.during(SUMMARY)?,
+            Some(user_name) if prior.user_arn.is_some() || importing => {
+                iam::get_user(&clients.iam, user_name).await.during(SUMMARY)?
+            }
             _ => None,
         };
         match user {
@@ -671,7 +765,8 @@ impl RegistryResource {
                 let keys = iam::access_keys(&clients.iam, &user.name).await.during(SUMMARY)?;
                 if importing && state.access_key_id.is_none() {
                     // The newest active key; its secret cannot be read back.
-                    state.access_key_id = keys.iter().filter(|k| k.active).max_by_key(|k| k.created).map(|k| k.id.clone());
+                    state.access_key_id =
+                        keys.iter().filter(|k| k.active).max_by_key(|k| k.created).map(|k| k.id.clone());
                 }
                 if let Some(id) = &state.access_key_id {
                     if !keys.iter().any(|k| &k.id == id) {
@@ -741,7 +836,8 @@ impl Resource for RegistryResource {
         let lifecycle = if is_unknown(&plan.planned, &["lifecycle_policy"]) {
             Value::unknown()
         } else {
-            let rules = tfplugin::decode::<Option<Lifecycle>>(plan.planned.get("lifecycle_policy").unwrap_or(&Value::Null));
+            let rules =
+                tfplugin::decode::<Option<Lifecycle>>(plan.planned.get("lifecycle_policy").unwrap_or(&Value::Null));
             opt_string(rules.ok().flatten().and_then(|l| l.rules().render()).as_deref())
         };
         plan.set("lifecycle_policy_json", lifecycle);
@@ -865,7 +961,8 @@ impl Resource for RegistryResource {
     }
 
     async fn update(&self, ctx: &Context, prior: &Value, planned: &Value, diags: &mut Diagnostics) -> Value {
-        let decoded = tfplugin::decode::<RegistryState>(prior).and_then(|p| tfplugin::decode::<RegistryState>(planned).map(|n| (p, n)));
+        let decoded = tfplugin::decode::<RegistryState>(prior)
+            .and_then(|p| tfplugin::decode::<RegistryState>(planned).map(|n| (p, n)));
         let (before, after) = match decoded {
             Ok(pair) => pair,
             Err(d) => {
@@ -898,7 +995,10 @@ impl Resource for RegistryResource {
             // Only a user this resource created (it has an ARN in state) is deleted; a partial create that
             // ran into someone else's user must not remove it.
             if let (Some(_), Some(user)) = (&state.user_arn, &state.user_name) {
-                iam::delete_user(ctx, &clients.iam, user).await.during("Could not delete the IAM user").map_err(|f| f.diagnostic())?;
+                iam::delete_user(ctx, &clients.iam, user)
+                    .await
+                    .during("Could not delete the IAM user")
+                    .map_err(|f| f.diagnostic())?;
             }
             if state.repository_arn.is_some() {
                 ecr::delete(&clients.ecr, state.name(), state.force_delete.unwrap_or(true))
@@ -919,10 +1019,8 @@ impl Resource for RegistryResource {
             Some((repository, user)) => (repository, Some(user)),
             None => (id.trim(), None),
         };
-        let problems = [
-            names::check_repository_name(repository).err(),
-            user.and_then(|u| names::check_user_name(u).err()),
-        ];
+        let problems =
+            [names::check_repository_name(repository).err(), user.and_then(|u| names::check_user_name(u).err())];
         if let Some(problem) = problems.into_iter().flatten().next() {
             diags.error(
                 "Invalid import id",
@@ -950,7 +1048,10 @@ impl Resource for RegistryResource {
         match self.refresh(&clients, &state, true).await {
             Ok(Some(imported)) if imported.repository_arn.is_some() => self.encode(&imported, diags),
             Ok(_) => {
-                diags.error("Cannot import the registry", format!("There is no ECR repository named `{repository}` in this account and region."));
+                diags.error(
+                    "Cannot import the registry",
+                    format!("There is no ECR repository named `{repository}` in this account and region."),
+                );
                 None
             }
             Err(failure) => {
@@ -994,7 +1095,8 @@ mod tests {
     #[test]
     fn rendered_documents_win_when_equivalent() {
         let rendered = policy::push_policy("arn:aws:ecr:us-east-1:1:repository/a", false);
-        let spaced = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&rendered).unwrap()).unwrap();
+        let spaced =
+            serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&rendered).unwrap()).unwrap();
         assert_eq!(prefer_rendered(Some(spaced), Some(rendered.clone())), Some(rendered.clone()));
         assert_eq!(prefer_rendered(Some("{}".into()), Some(rendered)), Some("{}".into()));
         assert_eq!(prefer_rendered(None, Some("x".into())), None);
@@ -1008,17 +1110,28 @@ mod tests {
     fn only_effective_encryption_changes_replace() {
         let aes = RegistryState::default();
         let kms = RegistryState {
-            encryption: Some(Encryption { kind: Some("KMS".into()), kms_key: Some("arn:aws:kms:us-east-1:1:key/a".into()) }),
+            encryption: Some(Encryption {
+                kind: Some("KMS".into()),
+                kms_key: Some("arn:aws:kms:us-east-1:1:key/a".into()),
+            }),
             ..RegistryState::default()
         };
         let none = value(serde_json::json!({ "name": "a/b" }));
         let explicit_aes = value(serde_json::json!({ "name": "a/b", "encryption": { "type": "AES256" } }));
         let kms_default_key = value(serde_json::json!({ "name": "a/b", "encryption": { "type": "KMS" } }));
-        let kms_other_key = value(serde_json::json!({ "name": "a/b", "encryption": { "type": "KMS", "kms_key": "arn:aws:kms:us-east-1:1:key/b" } }));
+        let kms_other_key = value(
+            serde_json::json!({ "name": "a/b", "encryption": { "type": "KMS", "kms_key": "arn:aws:kms:us-east-1:1:key/b" } }),
+        );
         assert!(!RegistryResource::encryption_changes(&aes, &none, &none));
-        assert!(!RegistryResource::encryption_changes(&aes, &explicit_aes, &explicit_aes), "AES256 spelled out is no change");
+        assert!(
+            !RegistryResource::encryption_changes(&aes, &explicit_aes, &explicit_aes),
+            "AES256 spelled out is no change"
+        );
         assert!(RegistryResource::encryption_changes(&aes, &kms_default_key, &kms_default_key));
-        assert!(!RegistryResource::encryption_changes(&kms, &kms_default_key, &kms_default_key), "AWS's chosen key is kept");
+        assert!(
+            !RegistryResource::encryption_changes(&kms, &kms_default_key, &kms_default_key),
+            "AWS's chosen key is kept"
+        );
         assert!(RegistryResource::encryption_changes(&kms, &kms_other_key, &kms_other_key));
         assert!(RegistryResource::encryption_changes(&kms, &none, &none));
     }

@@ -149,14 +149,14 @@ impl Workspace {
             Installation::FilesystemMirror => {
                 let mirror = dir.path().join("mirror");
                 let version = env!("CARGO_PKG_VERSION");
-                let platform_dir = mirror
-                    .join("registry.terraform.io")
-                    .join(PROVIDER_SOURCE)
-                    .join(version)
-                    .join(platform());
+                let platform_dir =
+                    mirror.join("registry.terraform.io").join(PROVIDER_SOURCE).join(version).join(platform());
                 std::fs::create_dir_all(&platform_dir).expect("mirror dir");
-                std::fs::copy(provider_binary(), platform_dir.join(format!("terraform-provider-dagsterbranch_v{version}")))
-                    .expect("copy provider into the mirror");
+                std::fs::copy(
+                    provider_binary(),
+                    platform_dir.join(format!("terraform-provider-dagsterbranch_v{version}")),
+                )
+                .expect("copy provider into the mirror");
                 let address = format!("registry.terraform.io/{PROVIDER_SOURCE}");
                 format!(
                     "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n    include = [\"{address}\"]\n  }}\n  direct {{\n    exclude = [\"{address}\"]\n  }}\n}}\n",
@@ -317,7 +317,7 @@ pub fn revoke_agent_token_elsewhere(emulator: &RunningEmulator, id: &str) {
 pub fn agent_token(emulator: &RunningEmulator, id: &str) -> Value {
     agent_tokens(emulator)
         .into_iter()
-        .find(|t| t["id"].to_string() == id)
+        .find(|t| t["id"] == id)
         .unwrap_or_else(|| panic!("agent token {id} not found in the emulator"))
 }
 
@@ -373,7 +373,7 @@ impl Moto {
         );
         // moto takes no port 0: pick a free port and hand it over; retry if another process takes it first.
         for _ in 0..3 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+            let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
             let log = tempfile::NamedTempFile::new().expect("moto log file");
             let child = Command::new(&binary)
                 .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -516,9 +516,8 @@ impl TfDiagnostic {
     /// `attribute {`), its summary mentions it as a word, or its detail quotes it (`"attribute"`, `` `attribute` ``).
     pub fn names_attribute(&self, attribute: &str) -> bool {
         let is_word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        let starts_with_word = |text: &str| {
-            text.trim_start().strip_prefix(attribute).is_some_and(|rest| !rest.starts_with(is_word_char))
-        };
+        let starts_with_word =
+            |text: &str| text.trim_start().strip_prefix(attribute).is_some_and(|rest| !rest.starts_with(is_word_char));
         let has_word = |text: &str| {
             text.match_indices(attribute).any(|(i, _)| {
                 let before = text[..i].chars().next_back();
@@ -551,9 +550,16 @@ pub fn diagnostics(output: &str) -> Vec<TfDiagnostic> {
     let mut found: Vec<TfDiagnostic> = Vec::new();
     let mut in_snippet = false;
     for line in output.lines() {
-        let header = line.strip_prefix("Error: ").map(|s| ("Error", s)).or_else(|| line.strip_prefix("Warning: ").map(|s| ("Warning", s)));
+        let header = line
+            .strip_prefix("Error: ")
+            .map(|s| ("Error", s))
+            .or_else(|| line.strip_prefix("Warning: ").map(|s| ("Warning", s)));
         if let Some((severity, summary)) = header {
-            found.push(TfDiagnostic { severity: severity.into(), summary: summary.trim().into(), ..TfDiagnostic::default() });
+            found.push(TfDiagnostic {
+                severity: severity.into(),
+                summary: summary.trim().into(),
+                ..TfDiagnostic::default()
+            });
             in_snippet = false;
             continue;
         }
@@ -619,14 +625,20 @@ impl Moto {
             let repositories = ecr.describe_repositories().send().await.expect("DescribeRepositories");
             let users = iam.list_users().send().await.expect("ListUsers");
             let mut inventory = AwsInventory {
-                repositories: repositories.repositories().iter().filter_map(|r| r.repository_name().map(str::to_string)).collect(),
+                repositories: repositories
+                    .repositories()
+                    .iter()
+                    .filter_map(|r| r.repository_name().map(str::to_string))
+                    .collect(),
                 ..AwsInventory::default()
             };
             for user in users.users() {
                 inventory.users.push(user.user_name().to_string());
                 let keys = iam.list_access_keys().user_name(user.user_name()).send().await.expect("ListAccessKeys");
                 for key in keys.access_key_metadata() {
-                    inventory.keys.push((user.user_name().to_string(), key.access_key_id().unwrap_or_default().to_string()));
+                    inventory
+                        .keys
+                        .push((user.user_name().to_string(), key.access_key_id().unwrap_or_default().to_string()));
                 }
             }
             inventory
@@ -924,7 +936,8 @@ fn serve(state: &ProxyState, upstream: SocketAddr, mut client: TcpStream, fate: 
     server.set_write_timeout(Some(PROXY_IO_TIMEOUT))?;
     server.write_all(&request.bytes_closing())?;
     // Reading the whole answer first makes "committed, then lost" certain.
-    let response = read_http(&mut server, false)?.ok_or_else(|| std::io::Error::other("moto closed without answering"))?;
+    let response =
+        read_http(&mut server, false)?.ok_or_else(|| std::io::Error::other("moto closed without answering"))?;
     if targeted || fate == Fate::DropResponse {
         state.dropped_response.fetch_add(1, Ordering::Relaxed);
         if targeted {

@@ -32,11 +32,7 @@ pub struct Number {
 impl Number {
     /// Zero.
     pub fn zero() -> Number {
-        Number {
-            negative: false,
-            digits: String::new(),
-            exponent: 0,
-        }
+        Number { negative: false, digits: String::new(), exponent: 0 }
     }
 
     /// The number equal to `i`.
@@ -68,11 +64,7 @@ impl Number {
         if without_trailing.is_empty() {
             return Number::zero();
         }
-        Number {
-            negative,
-            digits: without_trailing.to_owned(),
-            exponent: exponent.saturating_add(trailing),
-        }
+        Number { negative, digits: without_trailing.to_owned(), exponent: exponent.saturating_add(trailing) }
     }
 
     /// Whether this is zero.
@@ -95,9 +87,7 @@ impl Number {
     pub fn to_i64(&self) -> Option<i64> {
         let magnitude = self.integer_magnitude()?;
         if self.negative {
-            0i128
-                .checked_sub(i128::from(magnitude))
-                .and_then(|v| i64::try_from(v).ok())
+            0i128.checked_sub(i128::from(magnitude)).and_then(|v| i64::try_from(v).ok())
         } else {
             i64::try_from(magnitude).ok()
         }
@@ -136,9 +126,7 @@ impl Number {
         }
         let sign = if self.negative { "-" } else { "" };
         // The standard library's parser rounds correctly for any digit count.
-        let f: f64 = format!("{sign}{}e{}", self.digits, self.exponent)
-            .parse()
-            .ok()?;
+        let f: f64 = format!("{sign}{}e{}", self.digits, self.exponent).parse().ok()?;
         f.is_finite().then_some(f)
     }
 
@@ -172,8 +160,7 @@ impl Number {
         // With equal leading-digit positions, the digit strings compare
         // lexicographically: neither has trailing zeros, so a longer string
         // that extends a shorter one is the bigger number.
-        own.cmp(&theirs)
-            .then_with(|| self.digits.as_bytes().cmp(other.digits.as_bytes()))
+        own.cmp(&theirs).then_with(|| self.digits.as_bytes().cmp(other.digits.as_bytes()))
     }
 }
 
@@ -195,10 +182,7 @@ fn parse(s: &str) -> Result<Number, Error> {
         None => (mantissa, ""),
     };
     let all_digits = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if (int_part.is_empty() && frac_part.is_empty())
-        || !all_digits(int_part)
-        || !all_digits(frac_part)
-    {
+    if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part) {
         return Err(invalid());
     }
     let exponent = match exp_text {
@@ -245,11 +229,7 @@ fn exact_decimal_of_f64(f: f64) -> Number {
     let negative = bits >> 63 == 1;
     let biased = ((bits >> 52) & 0x7ff) as i64;
     let fraction = bits & ((1u64 << 52) - 1);
-    let (mantissa, exp2) = if biased == 0 {
-        (fraction, -1074)
-    } else {
-        (fraction | (1u64 << 52), biased - 1075)
-    };
+    let (mantissa, exp2) = if biased == 0 { (fraction, -1074) } else { (fraction | (1u64 << 52), biased - 1075) };
     let mut big = BigDecimalDigits::from_u64(mantissa);
     if exp2 >= 0 {
         big.mul_pow(2, 29, exp2 as u32);
@@ -433,10 +413,7 @@ mod tests {
             ("12.345e-5", "0.00012345"),
             ("9223372036854775807", "9223372036854775807"),
             ("9223372036854775808", "9223372036854775808"),
-            (
-                "-123456789012345678901234567890.123456789",
-                "-123456789012345678901234567890.123456789",
-            ),
+            ("-123456789012345678901234567890.123456789", "-123456789012345678901234567890.123456789"),
         ];
         for (input, want) in cases {
             assert_eq!(n(input).to_string(), want, "input {input}");
@@ -515,10 +492,7 @@ mod tests {
         assert_eq!(n("18446744073709551616").to_u64(), None);
         assert_eq!(n("1e29").to_i64(), None);
         assert_eq!(Number::from(u64::MAX).to_string(), "18446744073709551615");
-        assert_eq!(
-            Number::from_i64(i64::MIN).to_string(),
-            "-9223372036854775808"
-        );
+        assert_eq!(Number::from_i64(i64::MIN).to_string(), "-9223372036854775808");
         assert_eq!(Number::from(0i64), Number::zero());
     }
 
@@ -547,10 +521,7 @@ mod tests {
         let exact_tenth = "0.1000000000000000055511151231257827021181583404541015625";
         assert_eq!(n(exact_tenth).to_f64_exact(), Some(0.1));
         assert_eq!(exact_decimal_of_f64(0.1), n(exact_tenth));
-        assert_eq!(
-            exact_decimal_of_f64(f64::MIN_POSITIVE / 4.0).to_f64(),
-            Some(f64::MIN_POSITIVE / 4.0)
-        );
+        assert_eq!(exact_decimal_of_f64(f64::MIN_POSITIVE / 4.0).to_f64(), Some(f64::MIN_POSITIVE / 4.0));
         assert_eq!(exact_decimal_of_f64(f64::MAX).to_f64(), Some(f64::MAX));
     }
 }

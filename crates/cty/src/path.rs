@@ -127,10 +127,7 @@ pub struct Error {
 impl Error {
     /// An error at `path`.
     pub fn new(path: Path, message: impl Into<String>) -> Error {
-        Error {
-            path,
-            message: message.into(),
-        }
+        Error { path, message: message.into() }
     }
 
     /// An error about the value as a whole.
@@ -161,15 +158,9 @@ mod tests {
         let cases = [
             (Path::root(), ""),
             (Path::root().attr("name"), "name"),
-            (
-                Path::root().attr("code_location").index(1).attr("image"),
-                "code_location[1].image",
-            ),
+            (Path::root().attr("code_location").index(1).attr("image"), "code_location[1].image"),
             (Path::root().attr("tags").key("team"), "tags[\"team\"]"),
-            (
-                Path::root().attr("m").key("a\"b\\c\n"),
-                "m[\"a\\\"b\\\\c\\n\"]",
-            ),
+            (Path::root().attr("m").key("a\"b\\c\n"), "m[\"a\\\"b\\\\c\\n\"]"),
             (Path::root().index(0).index(2), "[0][2]"),
         ];
         for (path, want) in cases {
@@ -182,22 +173,13 @@ mod tests {
         let base = Path::root().attr("a");
         let child = base.key("k");
         assert_eq!(base.0.len(), 1);
-        assert_eq!(
-            child.0,
-            vec![
-                PathStep::Attribute("a".into()),
-                PathStep::ElementKeyString("k".into())
-            ]
-        );
+        assert_eq!(child.0, vec![PathStep::Attribute("a".into()), PathStep::ElementKeyString("k".into())]);
     }
 
     #[test]
     fn error_display() {
         assert_eq!(Error::at_root("boom").to_string(), "boom");
-        let e = Error::new(
-            Path::root().attr("a").index(2).attr("b"),
-            "a number is required",
-        );
+        let e = Error::new(Path::root().attr("a").index(2).attr("b"), "a number is required");
         assert_eq!(e.to_string(), "at a[2].b: a number is required");
     }
 }

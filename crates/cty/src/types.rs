@@ -39,10 +39,7 @@ pub struct ObjectType {
 impl ObjectType {
     /// An object type without optional attributes.
     pub fn new(attrs: impl IntoIterator<Item = (String, Type)>) -> ObjectType {
-        ObjectType {
-            attributes: attrs.into_iter().collect(),
-            optional: BTreeSet::new(),
-        }
+        ObjectType { attributes: attrs.into_iter().collect(), optional: BTreeSet::new() }
     }
 }
 
@@ -87,23 +84,17 @@ impl Type {
             Type::Map(e) => Json::Array(vec![Json::from("map"), e.to_json()]),
             Type::Object(o) => {
                 // BTreeMap order is Go's sorted-key order, so the bytes match.
-                let attrs = o
-                    .attributes
-                    .iter()
-                    .map(|(k, t)| (k.clone(), t.to_json()))
-                    .collect::<serde_json::Map<_, _>>();
+                let attrs =
+                    o.attributes.iter().map(|(k, t)| (k.clone(), t.to_json())).collect::<serde_json::Map<_, _>>();
                 let mut parts = vec![Json::from("object"), Json::Object(attrs)];
                 if !o.optional.is_empty() {
-                    parts.push(Json::Array(
-                        o.optional.iter().map(|k| Json::from(k.as_str())).collect(),
-                    ));
+                    parts.push(Json::Array(o.optional.iter().map(|k| Json::from(k.as_str())).collect()));
                 }
                 Json::Array(parts)
             }
-            Type::Tuple(es) => Json::Array(vec![
-                Json::from("tuple"),
-                Json::Array(es.iter().map(Type::to_json).collect()),
-            ]),
+            Type::Tuple(es) => {
+                Json::Array(vec![Json::from("tuple"), Json::Array(es.iter().map(Type::to_json).collect())])
+            }
         }
     }
 
@@ -131,9 +122,7 @@ impl Type {
                     _ => parts.len() == 2,
                 };
                 if !arity_ok {
-                    return Err(type_error(format!(
-                        "wrong number of elements in {kind:?} type description"
-                    )));
+                    return Err(type_error(format!("wrong number of elements in {kind:?} type description")));
                 }
                 let body = &parts[1];
                 match kind.as_str() {
@@ -144,17 +133,10 @@ impl Type {
                         let Json::Array(elems) = body else {
                             return Err(type_error("tuple element types must be an array"));
                         };
-                        Ok(Type::Tuple(
-                            elems
-                                .iter()
-                                .map(Type::from_json)
-                                .collect::<Result<_, _>>()?,
-                        ))
+                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
                     }
                     "object" => object_from_json(body, parts.get(2)),
-                    other => Err(type_error(format!(
-                        "invalid complex type kind name {other:?}"
-                    ))),
+                    other => Err(type_error(format!("invalid complex type kind name {other:?}"))),
                 }
             }
             _ => Err(type_error("invalid type description")),
@@ -163,8 +145,7 @@ impl Type {
 
     /// Parses cty type JSON from bytes.
     pub fn from_json_bytes(b: &[u8]) -> Result<Type, Error> {
-        let v: Json =
-            serde_json::from_slice(b).map_err(|e| type_error(format!("invalid JSON: {e}")))?;
+        let v: Json = serde_json::from_slice(b).map_err(|e| type_error(format!("invalid JSON: {e}")))?;
         Type::from_json(&v)
     }
 }
@@ -186,9 +167,7 @@ fn object_from_json(attrs: &Json, optional: Option<&Json>) -> Result<Type, Error
                 return Err(type_error("optional attribute names must be strings"));
             };
             if !obj.attributes.contains_key(name) {
-                return Err(type_error(format!(
-                    "optional attribute {name:?} is not an attribute of the object"
-                )));
+                return Err(type_error(format!("optional attribute {name:?} is not an attribute of the object")));
             }
             obj.optional.insert(name.clone());
         }
@@ -264,29 +243,17 @@ mod tests {
                 Type::object([(s("b"), Type::String), (s("a"), Type::Number)]),
                 r#"["object",{"a":"number","b":"string"}]"#,
             ),
-            (
-                Type::Object(with_optional),
-                r#"["object",{"a":"number","b":"string"},["b"]]"#,
-            ),
-            (
-                Type::Tuple(vec![Type::String, Type::list(Type::Dynamic)]),
-                r#"["tuple",["string",["list","dynamic"]]]"#,
-            ),
+            (Type::Object(with_optional), r#"["object",{"a":"number","b":"string"},["b"]]"#),
+            (Type::Tuple(vec![Type::String, Type::list(Type::Dynamic)]), r#"["tuple",["string",["list","dynamic"]]]"#),
             (Type::Tuple(vec![]), r#"["tuple",[]]"#),
             (Type::object([]), r#"["object",{}]"#),
             (
-                Type::list(Type::object([
-                    (s("image"), Type::String),
-                    (s("tags"), Type::map(Type::String)),
-                ])),
+                Type::list(Type::object([(s("image"), Type::String), (s("tags"), Type::map(Type::String))])),
                 r#"["list",["object",{"image":"string","tags":["map","string"]}]]"#,
             ),
         ];
         for (ty, json) in cases {
-            assert_eq!(
-                String::from_utf8(ty.to_json_bytes()).ok().as_deref(),
-                Some(json)
-            );
+            assert_eq!(String::from_utf8(ty.to_json_bytes()).ok().as_deref(), Some(json));
             assert_eq!(Type::from_json_bytes(json.as_bytes()), Ok(ty));
         }
     }
@@ -308,10 +275,7 @@ mod tests {
             r#"{"type":"string"}"#,
             "not json",
         ] {
-            assert!(
-                Type::from_json_bytes(bad.as_bytes()).is_err(),
-                "{bad} should fail"
-            );
+            assert!(Type::from_json_bytes(bad.as_bytes()).is_err(), "{bad} should fail");
         }
     }
 }

@@ -90,9 +90,7 @@ impl Value {
         match self {
             Value::Unknown(_) => false,
             Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => true,
-            Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => {
-                xs.iter().all(Value::is_wholly_known)
-            }
+            Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.iter().all(Value::is_wholly_known),
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             Value::Dynamic(d) => d.1.is_wholly_known(),
         }
@@ -165,14 +163,10 @@ impl Value {
             Value::List(xs) => Type::list(unified_element_type(xs.iter())?),
             Value::Set(xs) => Type::set(unified_element_type(xs.iter())?),
             Value::Map(m) => Type::map(unified_element_type(m.values())?),
-            Value::Object(m) => Type::object(
-                m.iter()
-                    .map(|(k, v)| Some((k.clone(), v.implied_type()?)))
-                    .collect::<Option<Vec<_>>>()?,
-            ),
-            Value::Tuple(xs) => {
-                Type::Tuple(xs.iter().map(Value::implied_type).collect::<Option<_>>()?)
+            Value::Object(m) => {
+                Type::object(m.iter().map(|(k, v)| Some((k.clone(), v.implied_type()?))).collect::<Option<Vec<_>>>()?)
             }
+            Value::Tuple(xs) => Type::Tuple(xs.iter().map(Value::implied_type).collect::<Option<_>>()?),
             Value::Dynamic(d) => d.0.clone(),
         })
     }
@@ -211,15 +205,11 @@ fn unify(a: Type, b: Type) -> Option<Type> {
         (Type::List(x), Type::List(y)) => Some(Type::list(unify(*x, *y)?)),
         (Type::Set(x), Type::Set(y)) => Some(Type::set(unify(*x, *y)?)),
         (Type::Map(x), Type::Map(y)) => Some(Type::map(unify(*x, *y)?)),
-        (Type::Tuple(xs), Type::Tuple(ys)) if xs.len() == ys.len() => Some(Type::Tuple(
-            xs.into_iter()
-                .zip(ys)
-                .map(|(x, y)| unify(x, y))
-                .collect::<Option<_>>()?,
-        )),
+        (Type::Tuple(xs), Type::Tuple(ys)) if xs.len() == ys.len() => {
+            Some(Type::Tuple(xs.into_iter().zip(ys).map(|(x, y)| unify(x, y)).collect::<Option<_>>()?))
+        }
         (Type::Object(x), Type::Object(y))
-            if x.attributes.len() == y.attributes.len()
-                && x.attributes.keys().eq(y.attributes.keys()) =>
+            if x.attributes.len() == y.attributes.len() && x.attributes.keys().eq(y.attributes.keys()) =>
         {
             Some(Type::object(
                 x.attributes
@@ -249,12 +239,8 @@ pub(crate) fn canonical_cmp(a: &Value, b: &Value) -> Ordering {
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::Number(x), Value::Number(y)) => x.cmp(y),
         (Value::String(x), Value::String(y)) => x.cmp(y),
-        (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => {
-            cmp_sequences(x.iter(), y.iter())
-        }
-        (Value::Set(x), Value::Set(y)) => {
-            cmp_sequences(set_members(x).into_iter(), set_members(y).into_iter())
-        }
+        (Value::List(x), Value::List(y)) | (Value::Tuple(x), Value::Tuple(y)) => cmp_sequences(x.iter(), y.iter()),
+        (Value::Set(x), Value::Set(y)) => cmp_sequences(set_members(x).into_iter(), set_members(y).into_iter()),
         (Value::Map(x), Value::Map(y)) | (Value::Object(x), Value::Object(y)) => {
             let mut x = x.iter();
             let mut y = y.iter();
@@ -272,9 +258,7 @@ pub(crate) fn canonical_cmp(a: &Value, b: &Value) -> Ordering {
                 }
             }
         }
-        (Value::Dynamic(x), Value::Dynamic(y)) => {
-            x.0.cmp(&y.0).then_with(|| canonical_cmp(&x.1, &y.1))
-        }
+        (Value::Dynamic(x), Value::Dynamic(y)) => x.0.cmp(&y.0).then_with(|| canonical_cmp(&x.1, &y.1)),
         _ => rank(a).cmp(&rank(b)),
     }
 }
@@ -295,10 +279,7 @@ fn rank(v: &Value) -> u8 {
     }
 }
 
-fn cmp_sequences<'a>(
-    mut x: impl Iterator<Item = &'a Value>,
-    mut y: impl Iterator<Item = &'a Value>,
-) -> Ordering {
+fn cmp_sequences<'a>(mut x: impl Iterator<Item = &'a Value>, mut y: impl Iterator<Item = &'a Value>) -> Ordering {
     loop {
         match (x.next(), y.next()) {
             (None, None) => return Ordering::Equal,
@@ -320,9 +301,7 @@ fn cmp_sequences<'a>(
 pub(crate) fn set_members(items: &[Value]) -> Vec<&Value> {
     let mut sorted: Vec<&Value> = items.iter().collect();
     sorted.sort_by(|a, b| canonical_cmp(a, b));
-    sorted.dedup_by(|later, earlier| {
-        canonical_cmp(later, earlier) == Ordering::Equal && later.is_wholly_known()
-    });
+    sorted.dedup_by(|later, earlier| canonical_cmp(later, earlier) == Ordering::Equal && later.is_wholly_known());
     sorted
 }
 
@@ -335,8 +314,7 @@ pub(crate) fn dedup_set(items: Vec<Value>) -> Vec<Value> {
     let mut previous: Option<usize> = None;
     for &i in &order {
         if let Some(p) = previous {
-            if canonical_cmp(&items[p], &items[i]) == Ordering::Equal && items[i].is_wholly_known()
-            {
+            if canonical_cmp(&items[p], &items[i]) == Ordering::Equal && items[i].is_wholly_known() {
                 // Stable sort: `p` precedes `i` in the input, so the first
                 // occurrence survives.
                 keep[i] = false;
@@ -345,11 +323,7 @@ pub(crate) fn dedup_set(items: Vec<Value>) -> Vec<Value> {
         }
         previous = Some(i);
     }
-    items
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(v, k)| k.then_some(v))
-        .collect()
+    items.into_iter().zip(keep).filter_map(|(v, k)| k.then_some(v)).collect()
 }
 
 /// A short name for the kind of a value, for error messages.
@@ -408,12 +382,7 @@ mod tests {
     }
 
     fn obj(entries: &[(&str, Value)]) -> Value {
-        Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-        )
+        Value::Object(entries.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
     }
 
     #[test]
@@ -426,60 +395,27 @@ mod tests {
             (num("1.0"), num("1"), true),
             (num("1e29"), num("100000000000000000000000000000"), true),
             (num("0.1"), num("0.10000001"), false),
-            (
-                Value::unknown(),
-                Value::Unknown(Refinements {
-                    not_null: Some(true),
-                    ..Default::default()
-                }),
-                true,
-            ),
+            (Value::unknown(), Value::Unknown(Refinements { not_null: Some(true), ..Default::default() }), true),
             (Value::unknown(), Value::Null, false),
             (
                 Value::Set(vec!["a".into(), "b".into(), "c".into()]),
                 Value::Set(vec!["c".into(), "a".into(), "b".into()]),
                 true,
             ),
-            (
-                Value::Set(vec!["a".into(), "a".into()]),
-                Value::Set(vec!["a".into()]),
-                true,
-            ),
-            (
-                Value::Set(vec!["a".into()]),
-                Value::Set(vec!["a".into(), "b".into()]),
-                false,
-            ),
-            (
-                Value::List(vec!["a".into(), "b".into()]),
-                Value::List(vec!["b".into(), "a".into()]),
-                false,
-            ),
+            (Value::Set(vec!["a".into(), "a".into()]), Value::Set(vec!["a".into()]), true),
+            (Value::Set(vec!["a".into()]), Value::Set(vec!["a".into(), "b".into()]), false),
+            (Value::List(vec!["a".into(), "b".into()]), Value::List(vec!["b".into(), "a".into()]), false),
             (
                 Value::Set(vec![obj(&[("x", num("2"))]), obj(&[("x", num("1"))])]),
                 Value::Set(vec![obj(&[("x", num("1.0"))]), obj(&[("x", num("2"))])]),
                 true,
             ),
             (obj(&[("a", Value::Null)]), obj(&[]), false),
+            (Value::dynamic(Type::String, "x".into()), Value::dynamic(Type::String, "x".into()), true),
+            (Value::dynamic(Type::String, "x".into()), Value::from("x"), false),
             (
-                Value::dynamic(Type::String, "x".into()),
-                Value::dynamic(Type::String, "x".into()),
-                true,
-            ),
-            (
-                Value::dynamic(Type::String, "x".into()),
-                Value::from("x"),
-                false,
-            ),
-            (
-                Value::Set(vec![
-                    Value::Set(vec![num("1"), num("2")]),
-                    Value::Set(vec![]),
-                ]),
-                Value::Set(vec![
-                    Value::Set(vec![]),
-                    Value::Set(vec![num("2"), num("1")]),
-                ]),
+                Value::Set(vec![Value::Set(vec![num("1"), num("2")]), Value::Set(vec![])]),
+                Value::Set(vec![Value::Set(vec![]), Value::Set(vec![num("2"), num("1")])]),
                 true,
             ),
         ];
@@ -502,19 +438,10 @@ mod tests {
 
     #[test]
     fn accessors() {
-        let v = obj(&[
-            ("name", "n".into()),
-            ("on", true.into()),
-            ("count", Value::from(3)),
-        ]);
+        let v = obj(&[("name", "n".into()), ("on", true.into()), ("count", Value::from(3))]);
         assert_eq!(v.get("name").and_then(Value::as_str), Some("n"));
         assert_eq!(v.get("on").and_then(Value::as_bool), Some(true));
-        assert_eq!(
-            v.get("count")
-                .and_then(Value::as_number)
-                .and_then(Number::to_i64),
-            Some(3)
-        );
+        assert_eq!(v.get("count").and_then(Value::as_number).and_then(Number::to_i64), Some(3));
         assert_eq!(v.get("missing"), None);
         assert_eq!(Value::from("x").get("a"), None);
         let d = Value::dynamic(Type::String, "s".into());
@@ -523,14 +450,7 @@ mod tests {
 
     #[test]
     fn set_dedup_keeps_first_and_unknowns() {
-        let items = vec![
-            "b".into(),
-            "a".into(),
-            "b".into(),
-            Value::unknown(),
-            Value::unknown(),
-            "a".into(),
-        ];
+        let items = vec!["b".into(), "a".into(), "b".into(), Value::unknown(), Value::unknown(), "a".into()];
         let got = dedup_set(items);
         assert!(
             matches!(got.as_slice(), [Value::String(b), Value::String(a), Value::Unknown(_), Value::Unknown(_)] if b == "b" && a == "a")
@@ -541,27 +461,15 @@ mod tests {
     fn implied_types() {
         let v = obj(&[
             ("s", "x".into()),
-            (
-                "l",
-                Value::List(vec![
-                    obj(&[("a", Value::Null)]),
-                    obj(&[("a", Value::from(1))]),
-                ]),
-            ),
+            ("l", Value::List(vec![obj(&[("a", Value::Null)]), obj(&[("a", Value::from(1))])])),
             ("e", Value::List(vec![])),
         ]);
         let want = Type::object([
             ("s".to_owned(), Type::String),
-            (
-                "l".to_owned(),
-                Type::list(Type::object([("a".to_owned(), Type::Number)])),
-            ),
+            ("l".to_owned(), Type::list(Type::object([("a".to_owned(), Type::Number)]))),
             ("e".to_owned(), Type::list(Type::Dynamic)),
         ]);
         assert_eq!(v.implied_type(), Some(want));
-        assert_eq!(
-            Value::List(vec!["x".into(), Value::from(1)]).implied_type(),
-            None
-        );
+        assert_eq!(Value::List(vec!["x".into(), Value::from(1)]).implied_type(), None);
     }
 }

@@ -47,17 +47,12 @@ pub struct App {
 impl App {
     pub fn new(config: &EmulatorConfig) -> Result<App, AppError> {
         if config.organization.is_empty() || config.organization.contains([':', '/']) {
-            return Err(AppError::InvalidConfig(
-                "the organization must be non-empty and contain no ':' or '/'",
-            ));
+            return Err(AppError::InvalidConfig("the organization must be non-empty and contain no ':' or '/'"));
         }
         if config.api_token.is_empty() {
             return Err(AppError::InvalidConfig("the API token must be non-empty"));
         }
-        let store = Arc::new(Store::open(
-            &config.organization,
-            config.state_file.clone(),
-        )?);
+        let store = Arc::new(Store::open(&config.organization, config.state_file.clone())?);
         let simulation = Arc::new(Simulation::default());
         Ok(App {
             schema: schema::build(Arc::clone(&store), Arc::clone(&simulation)),
@@ -90,9 +85,8 @@ impl App {
     pub fn inventory(&self) -> serde_json::Value {
         self.advance_clock();
         self.store.read(|state| {
-            serde_json::to_value(state).unwrap_or_else(
-                |e| serde_json::json!({ "error": format!("cannot encode state: {e}") }),
-            )
+            serde_json::to_value(state)
+                .unwrap_or_else(|e| serde_json::json!({ "error": format!("cannot encode state: {e}") }))
         })
     }
 
@@ -101,8 +95,7 @@ impl App {
     }
 
     pub fn add_full_deployment(&self, name: &str) -> Result<i64, MutationError> {
-        self.store
-            .mutate(|state| deployments::add_full_deployment(state, name))
+        self.store.mutate(|state| deployments::add_full_deployment(state, name))
     }
 
     /// Records a heartbeat sent through the admin API or the library; returns the agent id.
@@ -110,9 +103,7 @@ impl App {
         let fresh_id = secret::random_uuid().map_err(AgentCallError::Entropy)?;
         let now = clock::now_seconds();
         self.advance_clock();
-        Ok(self
-            .store
-            .mutate(|state| agents::record_heartbeat(state, report, now, &fresh_id))?)
+        Ok(self.store.mutate(|state| agents::record_heartbeat(state, report, now, &fresh_id))?)
     }
 
     pub fn stop_heartbeats(&self, label: &str) -> Result<usize, MutationError> {
@@ -124,7 +115,7 @@ impl App {
 #[derive(Debug, Error)]
 pub enum AgentCallError {
     #[error("cannot mint an agent id: {0}")]
-    Entropy(#[source] crate::secret::EntropyError),
+    Entropy(#[source] secret::EntropyError),
     #[error(transparent)]
     Mutation(#[from] MutationError),
 }

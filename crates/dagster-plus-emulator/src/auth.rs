@@ -33,16 +33,10 @@ impl fmt::Display for Principal {
 }
 
 /// `None` means the request must be answered with HTTP 401.
-pub fn authenticate(
-    store: &Store,
-    admin_token: &str,
-    presented: Option<&str>,
-) -> Option<Principal> {
+pub fn authenticate(store: &Store, admin_token: &str, presented: Option<&str>) -> Option<Principal> {
     let presented = presented.filter(|t| !t.is_empty())?;
     if presented == admin_token {
         return Some(Principal::Admin);
     }
-    store.read(|state| {
-        tokens::find_live_by_value(state, presented).map(|t| Principal::Agent { token_id: t.id })
-    })
+    store.read(|state| tokens::find_live_by_value(state, presented).map(|t| Principal::Agent { token_id: t.id }))
 }

@@ -80,12 +80,7 @@ impl FaultSpec {
 
     /// Fires on a seeded random `fraction` of matching requests, until cleared.
     pub fn fraction(kind: FaultKind, fraction: f64, seed: u64) -> FaultSpec {
-        FaultSpec {
-            count: None,
-            fraction: Some(fraction),
-            seed: Some(seed),
-            ..FaultSpec::next(kind, 0)
-        }
+        FaultSpec { count: None, fraction: Some(fraction), seed: Some(seed), ..FaultSpec::next(kind, 0) }
     }
 
     pub fn retry_after(mut self, seconds: u64) -> FaultSpec {
@@ -188,10 +183,7 @@ impl Faults {
 
     pub fn report(&self) -> FaultReport {
         let inner = self.lock();
-        FaultReport {
-            active: inner.plans.clone(),
-            injected: inner.injected.clone(),
-        }
+        FaultReport { active: inner.plans.clone(), injected: inner.injected.clone() }
     }
 
     /// The fault to apply to this request, if any plan fires. Plans are tried
@@ -221,10 +213,7 @@ impl Faults {
         // Exhausted `count` plans are done.
         inner.plans.retain(|p| p.remaining != Some(0));
         if let Some(action) = &fired {
-            *inner
-                .injected
-                .entry(action.kind.name().to_owned())
-                .or_insert(0) += 1;
+            *inner.injected.entry(action.kind.name().to_owned()).or_insert(0) += 1;
         }
         fired
     }
@@ -252,11 +241,7 @@ fn action(spec: &FaultSpec) -> FaultAction {
         FaultKind::RateLimited => Some(spec.retry_after_seconds.unwrap_or(1)),
         _ => spec.retry_after_seconds,
     };
-    FaultAction {
-        kind: spec.kind,
-        retry_after_seconds,
-        delay: Duration::from_millis(spec.delay_ms.unwrap_or(1000)),
-    }
+    FaultAction { kind: spec.kind, retry_after_seconds, delay: Duration::from_millis(spec.delay_ms.unwrap_or(1000)) }
 }
 
 /// SplitMix64: a tiny, well-distributed generator; enough for reproducible
@@ -283,23 +268,14 @@ impl SplitMix64 {
 mod tests {
     use super::*;
 
-    const QUERY: RequestFacts<'static> = RequestFacts {
-        is_mutation: false,
-        is_query: true,
-        fields: &["agents"],
-    };
-    const MUTATION: RequestFacts<'static> = RequestFacts {
-        is_mutation: true,
-        is_query: false,
-        fields: &["deleteLocation"],
-    };
+    const QUERY: RequestFacts<'static> = RequestFacts { is_mutation: false, is_query: true, fields: &["agents"] };
+    const MUTATION: RequestFacts<'static> =
+        RequestFacts { is_mutation: true, is_query: false, fields: &["deleteLocation"] };
 
     #[test]
     fn count_plans_fire_then_expire() {
         let faults = Faults::default();
-        faults
-            .add(FaultSpec::next(FaultKind::Unavailable, 2))
-            .unwrap();
+        faults.add(FaultSpec::next(FaultKind::Unavailable, 2)).unwrap();
         assert!(faults.take(&QUERY).is_some());
         assert!(faults.take(&MUTATION).is_some());
         assert!(faults.take(&QUERY).is_none());
@@ -310,37 +286,23 @@ mod tests {
     #[test]
     fn drop_response_and_operation_filters_skip_other_requests() {
         let faults = Faults::default();
-        faults
-            .add(FaultSpec::next(FaultKind::DropResponse, 1))
-            .unwrap();
-        faults
-            .add(FaultSpec::next(FaultKind::Slow, 1).only("agents"))
-            .unwrap();
+        faults.add(FaultSpec::next(FaultKind::DropResponse, 1)).unwrap();
+        faults.add(FaultSpec::next(FaultKind::Slow, 1).only("agents")).unwrap();
         let slow = faults.take(&QUERY).map(|a| a.kind);
         assert_eq!(slow, Some(FaultKind::Slow));
         assert_eq!(faults.take(&QUERY), None);
-        assert_eq!(
-            faults.take(&MUTATION).map(|a| a.kind),
-            Some(FaultKind::DropResponse)
-        );
+        assert_eq!(faults.take(&MUTATION).map(|a| a.kind), Some(FaultKind::DropResponse));
         let limited = FaultSpec::next(FaultKind::RateLimited, 1);
         faults.add(limited).unwrap();
-        assert_eq!(
-            faults.take(&QUERY).and_then(|a| a.retry_after_seconds),
-            Some(1)
-        );
+        assert_eq!(faults.take(&QUERY).and_then(|a| a.retry_after_seconds), Some(1));
     }
 
     #[test]
     fn fractions_are_reproducible_from_the_seed() {
         let pattern = |seed| {
             let faults = Faults::default();
-            faults
-                .add(FaultSpec::fraction(FaultKind::Unavailable, 0.3, seed))
-                .unwrap();
-            (0..200)
-                .map(|_| faults.take(&QUERY).is_some())
-                .collect::<Vec<bool>>()
+            faults.add(FaultSpec::fraction(FaultKind::Unavailable, 0.3, seed)).unwrap();
+            (0..200).map(|_| faults.take(&QUERY).is_some()).collect::<Vec<bool>>()
         };
         let a = pattern(7);
         assert_eq!(a, pattern(7));
@@ -348,10 +310,7 @@ mod tests {
         let hits = a.iter().filter(|&&f| f).count();
         assert!((30..90).contains(&hits), "{hits} of 200");
         let faults = Faults::default();
-        assert_eq!(
-            faults.add(FaultSpec::fraction(FaultKind::Slow, 1.5, 0)),
-            Err(FaultSpecError::Fraction(1.5))
-        );
+        assert_eq!(faults.add(FaultSpec::fraction(FaultKind::Slow, 1.5, 0)), Err(FaultSpecError::Fraction(1.5)));
         let mut neither = FaultSpec::next(FaultKind::Slow, 1);
         neither.count = None;
         assert_eq!(faults.add(neither), Err(FaultSpecError::Selector));

@@ -10,8 +10,7 @@ use async_graphql::{Pos, ServerError};
 use async_graphql_value::Value as AstValue;
 
 use crate::model::{
-    DeploymentAgentType, PermissionDeploymentScope, PermissionGrant, PullRequestStatus,
-    SnapshotBaseDeploymentCondition,
+    DeploymentAgentType, PermissionDeploymentScope, PermissionGrant, PullRequestStatus, SnapshotBaseDeploymentCondition,
 };
 use crate::schema::settings::CliEventType;
 
@@ -63,33 +62,25 @@ pub fn rewrite(errors: &mut [ServerError], vars: &VariableArguments) {
 // async-graphql: `Invalid value for argument "branchData.pullRequestStatus",
 // enumeration type "PullRequestStatus" does not contain the value "closed"`.
 fn enum_message(error: &ServerError, vars: &VariableArguments) -> Option<String> {
-    let rest = error
-        .message
-        .strip_prefix("Invalid value for argument \"")?;
+    let rest = error.message.strip_prefix("Invalid value for argument \"")?;
     let (path, rest) = rest.split_once("\", enumeration type \"")?;
     let (enum_name, rest) = rest.split_once("\" does not contain the value \"")?;
     let value = rest.strip_suffix('"')?;
-    let core = format!(
-        "Value '{value}' does not exist in '{enum_name}' enum.{}",
-        did_you_mean(value, enum_values(enum_name))
-    );
+    let core =
+        format!("Value '{value}' does not exist in '{enum_name}' enum.{}", did_you_mean(value, enum_values(enum_name)));
     let (argument, sub_path) = match path.split_once('.') {
         Some((arg, sub)) => (arg, Some(sub)),
         None => (path, None),
     };
-    let variable = error.locations.first().and_then(|pos| {
-        vars.0
-            .iter()
-            .find(|(p, arg, _)| p == pos && arg == argument)
-            .map(|(_, _, var)| var.as_str())
-    });
+    let variable = error
+        .locations
+        .first()
+        .and_then(|pos| vars.0.iter().find(|(p, arg, _)| p == pos && arg == argument).map(|(_, _, var)| var.as_str()));
     Some(match variable {
         // A literal in the document: graphql-core reports the bare enum error.
         None => core,
         Some(var) => {
-            let at = sub_path
-                .map(|sub| format!(" at '{var}{}'", python_path(sub)))
-                .unwrap_or_default();
+            let at = sub_path.map(|sub| format!(" at '{var}{}'", python_path(sub))).unwrap_or_default();
             format!("Variable '${var}' got invalid value '{value}'{at}; {core}")
         }
     })
@@ -127,16 +118,10 @@ fn enum_values(name: &str) -> Vec<&'static str> {
 
 /// graphql-core's `did_you_mean(suggestion_list(…), "the enum value")`.
 fn did_you_mean(input: &str, options: Vec<&str>) -> String {
-    let mut scored: Vec<(usize, &str)> = options
-        .into_iter()
-        .filter_map(|option| lexical_distance(input, option).map(|d| (d, option)))
-        .collect();
+    let mut scored: Vec<(usize, &str)> =
+        options.into_iter().filter_map(|option| lexical_distance(input, option).map(|d| (d, option))).collect();
     scored.sort();
-    let quoted: Vec<String> = scored
-        .iter()
-        .take(MAX_SUGGESTIONS)
-        .map(|(_, s)| format!("'{s}'"))
-        .collect();
+    let quoted: Vec<String> = scored.iter().take(MAX_SUGGESTIONS).map(|(_, s)| format!("'{s}'")).collect();
     let list = match quoted.as_slice() {
         [] => return String::new(),
         [one] => one.clone(),
@@ -174,9 +159,7 @@ fn osa_distance(a: &[char], b: &[char]) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
+            let mut best = (rows[i - 1][j] + 1).min(rows[i][j - 1] + 1).min(rows[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(rows[i - 2][j - 2] + 1);
             }
@@ -220,15 +203,9 @@ mod tests {
 
     #[test]
     fn suggestions_follow_the_lexical_distance() {
-        assert_eq!(
-            did_you_mean("closed", vec!["OPEN", "CLOSED", "MERGED"]),
-            " Did you mean the enum value 'CLOSED'?"
-        );
+        assert_eq!(did_you_mean("closed", vec!["OPEN", "CLOSED", "MERGED"]), " Did you mean the enum value 'CLOSED'?");
         assert_eq!(did_you_mean("zzzzzz", vec!["OPEN"]), "");
-        assert_eq!(
-            did_you_mean("AGENTS", vec!["AGENT", "ADMIN"]),
-            " Did you mean the enum value 'AGENT'?"
-        );
+        assert_eq!(did_you_mean("AGENTS", vec!["AGENT", "ADMIN"]), " Did you mean the enum value 'AGENT'?");
         assert_eq!(
             did_you_mean("merge", vec!["MERGED", "MERGER", "OPEN"]),
             " Did you mean the enum value 'MERGED' or 'MERGER'?"

@@ -33,10 +33,7 @@ pub struct AgentHeartbeat {
 
 impl AgentHeartbeat {
     pub fn new(label: &str) -> AgentHeartbeat {
-        AgentHeartbeat {
-            label: label.to_owned(),
-            ..AgentHeartbeat::default()
-        }
+        AgentHeartbeat { label: label.to_owned(), ..AgentHeartbeat::default() }
     }
 
     pub fn for_deployments(mut self, deployments: &[&str]) -> AgentHeartbeat {
@@ -62,14 +59,7 @@ impl AgentHeartbeat {
             metadata: self.metadata.into_iter().collect(),
             agent_type: self.agent_type,
             queues: self.queues.unwrap_or_else(|| vec![None]),
-            errors: self
-                .errors
-                .into_iter()
-                .map(|message| AgentError {
-                    timestamp: Some(now),
-                    message,
-                })
-                .collect(),
+            errors: self.errors.into_iter().map(|message| AgentError { timestamp: Some(now), message }).collect(),
         }
     }
 }

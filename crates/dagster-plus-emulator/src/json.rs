@@ -14,11 +14,7 @@ pub fn json_to_value(json: &Json) -> Value {
         Json::Number(n) => Value::Number(n.clone()),
         Json::String(s) => Value::String(s.clone()),
         Json::Array(items) => Value::List(items.iter().map(json_to_value).collect()),
-        Json::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (Name::new(k), json_to_value(v)))
-                .collect(),
-        ),
+        Json::Object(map) => Value::Object(map.iter().map(|(k, v)| (Name::new(k), json_to_value(v))).collect()),
     }
 }
 
@@ -31,11 +27,7 @@ pub fn value_to_json(value: &Value) -> Json {
         Value::Enum(name) => Json::String(name.to_string()),
         Value::Binary(bytes) => Json::Array(bytes.iter().map(|b| Json::from(*b)).collect()),
         Value::List(items) => Json::Array(items.iter().map(value_to_json).collect()),
-        Value::Object(map) => Json::Object(
-            map.iter()
-                .map(|(k, v)| (k.to_string(), value_to_json(v)))
-                .collect(),
-        ),
+        Value::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.to_string(), value_to_json(v))).collect()),
     }
 }
 
@@ -45,8 +37,7 @@ mod tests {
 
     #[test]
     fn numbers_survive_the_round_trip() {
-        let json: Json =
-            serde_json::from_str(r#"{"a": 42, "b": [1.5, null, "x"], "c": {"d": true}}"#).unwrap();
+        let json: Json = serde_json::from_str(r#"{"a": 42, "b": [1.5, null, "x"], "c": {"d": true}}"#).unwrap();
         let value = json_to_value(&json);
         if let Value::Object(map) = &value {
             assert_eq!(

@@ -48,11 +48,9 @@ pub use store::MutationError;
 pub fn schema_sdl() -> String {
     // A throwaway in-memory store: the SDL does not depend on state.
     match store::Store::open("sdl", None) {
-        Ok(store) => schema::build(
-            std::sync::Arc::new(store),
-            std::sync::Arc::new(simulation::Simulation::default()),
-        )
-        .sdl(),
+        Ok(store) => {
+            schema::build(std::sync::Arc::new(store), std::sync::Arc::new(simulation::Simulation::default())).sdl()
+        }
         Err(e) => format!("# cannot build schema: {e}"),
     }
 }

@@ -16,16 +16,10 @@ impl OperationCounters {
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn reset(&self) {
-        self.counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner).clear();
     }
 }

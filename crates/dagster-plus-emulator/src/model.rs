@@ -316,12 +316,7 @@ impl State {
     }
 
     pub(crate) fn push_full_deployment(&mut self, name: &str) -> i64 {
-        self.push_deployment(
-            name,
-            DeploymentType::Production,
-            DeploymentAgentType::Hybrid,
-            None,
-        )
+        self.push_deployment(name, DeploymentType::Production, DeploymentAgentType::Hybrid, None)
     }
 
     pub(crate) fn push_deployment(

@@ -75,10 +75,8 @@ mod tests {
 
     #[test]
     fn matches_python_json_dumps() {
-        let value: Value = serde_json::from_str(
-            r#"{"b": [1, 2.5, null], "a": {"z": true, "y": "q\"\\\n\u0001é😀/"}}"#,
-        )
-        .unwrap();
+        let value: Value =
+            serde_json::from_str(r#"{"b": [1, 2.5, null], "a": {"z": true, "y": "q\"\\\n\u0001é😀/"}}"#).unwrap();
         assert_eq!(
             dumps(&value),
             r#"{"a": {"y": "q\"\\\n\u0001\u00e9\ud83d\ude00/", "z": true}, "b": [1, 2.5, null]}"#

@@ -19,18 +19,13 @@ pub struct RootSelection {
 impl RootSelection {
     /// Counter keys such as `mutation.createAgentToken`.
     pub fn counter_keys(&self) -> impl Iterator<Item = String> + '_ {
-        self.fields
-            .iter()
-            .map(move |f| format!("{}.{f}", self.kind))
+        self.fields.iter().map(move |f| format!("{}.{f}", self.kind))
     }
 }
 
 /// The operation the request will execute, mirroring GraphQL's selection rule:
 /// by name when given, otherwise the only operation in the document.
-pub fn root_selection(
-    doc: &ExecutableDocument,
-    operation_name: Option<&str>,
-) -> Option<RootSelection> {
+pub fn root_selection(doc: &ExecutableDocument, operation_name: Option<&str>) -> Option<RootSelection> {
     let mut operations = doc.operations.iter();
     let (name, op) = match operation_name {
         Some(wanted) => operations.find(|(name, _)| name.map(|n| n.as_str()) == Some(wanted))?,
@@ -49,11 +44,7 @@ pub fn root_selection(
     };
     let mut fields = BTreeSet::new();
     collect(doc, &op.node.selection_set.node, 0, &mut fields);
-    Some(RootSelection {
-        operation_name: name.map(|n| n.to_string()),
-        kind,
-        fields,
-    })
+    Some(RootSelection { operation_name: name.map(|n| n.to_string()), kind, fields })
 }
 
 fn collect(doc: &ExecutableDocument, set: &SelectionSet, depth: usize, out: &mut BTreeSet<String>) {
@@ -69,9 +60,7 @@ fn collect(doc: &ExecutableDocument, set: &SelectionSet, depth: usize, out: &mut
                     out.insert(name.to_owned());
                 }
             }
-            Selection::InlineFragment(frag) => {
-                collect(doc, &frag.node.selection_set.node, depth + 1, out)
-            }
+            Selection::InlineFragment(frag) => collect(doc, &frag.node.selection_set.node, depth + 1, out),
             Selection::FragmentSpread(spread) => {
                 if let Some(def) = doc.fragments.get(&spread.node.fragment_name.node) {
                     collect(doc, &def.node.selection_set.node, depth + 1, out);
@@ -94,10 +83,7 @@ mod tests {
         )
         .unwrap();
         let a = root_selection(&doc, Some("A")).unwrap();
-        assert_eq!(
-            a.counter_keys().collect::<Vec<_>>(),
-            ["query.currentDeployment", "query.fullDeployments"]
-        );
+        assert_eq!(a.counter_keys().collect::<Vec<_>>(), ["query.currentDeployment", "query.fullDeployments"]);
         let b = root_selection(&doc, Some("B")).unwrap();
         assert_eq!(b.kind, "mutation");
         assert!(root_selection(&doc, None).is_none());

@@ -40,9 +40,7 @@ impl ScopeError {
     /// Machine-readable code for the GraphQL error's `extensions.code`.
     pub fn code(&self) -> &'static str {
         match self {
-            ScopeError::UnknownDeployment { .. } | ScopeError::NoDefault { .. } => {
-                "DEPLOYMENT_NOT_FOUND"
-            }
+            ScopeError::UnknownDeployment { .. } | ScopeError::NoDefault { .. } => "DEPLOYMENT_NOT_FOUND",
             ScopeError::Conflict { .. } => "DEPLOYMENT_SCOPE_CONFLICT",
         }
     }
@@ -50,41 +48,28 @@ impl ScopeError {
 
 /// `dg` posts to `/{org}/graphql`, so a path segment equal to the organization
 /// name is the organization, not a deployment.
-pub fn requested(
-    path_segment: Option<&str>,
-    header: Option<&str>,
-    organization: &str,
-) -> RequestedScope {
+pub fn requested(path_segment: Option<&str>, header: Option<&str>, organization: &str) -> RequestedScope {
     let path = path_segment.filter(|p| !p.is_empty() && *p != organization);
     let header = header.map(str::trim).filter(|h| !h.is_empty());
     match (path, header) {
         (None, None) => RequestedScope::Default,
         (Some(name), None) | (None, Some(name)) => RequestedScope::Named(name.to_owned()),
         (Some(p), Some(h)) if p == h => RequestedScope::Named(p.to_owned()),
-        (Some(p), Some(h)) => RequestedScope::Conflict {
-            path: p.to_owned(),
-            header: h.to_owned(),
-        },
+        (Some(p), Some(h)) => RequestedScope::Conflict { path: p.to_owned(), header: h.to_owned() },
     }
 }
 
 pub fn resolve<'a>(scope: &RequestedScope, state: &'a State) -> Result<&'a Deployment, ScopeError> {
     match scope {
-        RequestedScope::Default => {
-            deployments::default_deployment(state).ok_or_else(|| ScopeError::NoDefault {
-                organization: state.organization.clone(),
-            })
-        }
-        RequestedScope::Named(name) => {
-            deployments::by_name(state, name).ok_or_else(|| ScopeError::UnknownDeployment {
-                name: name.clone(),
-                organization: state.organization.clone(),
-            })
-        }
-        RequestedScope::Conflict { path, header } => Err(ScopeError::Conflict {
-            path: path.clone(),
-            header: header.clone(),
+        RequestedScope::Default => deployments::default_deployment(state)
+            .ok_or_else(|| ScopeError::NoDefault { organization: state.organization.clone() }),
+        RequestedScope::Named(name) => deployments::by_name(state, name).ok_or_else(|| ScopeError::UnknownDeployment {
+            name: name.clone(),
+            organization: state.organization.clone(),
         }),
+        RequestedScope::Conflict { path, header } => {
+            Err(ScopeError::Conflict { path: path.clone(), header: header.clone() })
+        }
     }
 }
 
@@ -94,22 +79,10 @@ mod tests {
 
     #[test]
     fn org_segment_is_not_a_deployment() {
-        assert_eq!(
-            requested(Some("acme"), None, "acme"),
-            RequestedScope::Default
-        );
-        assert_eq!(
-            requested(Some("acme"), Some("prod"), "acme"),
-            RequestedScope::Named("prod".into())
-        );
-        assert_eq!(
-            requested(Some("prod"), Some("prod"), "acme"),
-            RequestedScope::Named("prod".into())
-        );
-        assert!(matches!(
-            requested(Some("a"), Some("b"), "acme"),
-            RequestedScope::Conflict { .. }
-        ));
+        assert_eq!(requested(Some("acme"), None, "acme"), RequestedScope::Default);
+        assert_eq!(requested(Some("acme"), Some("prod"), "acme"), RequestedScope::Named("prod".into()));
+        assert_eq!(requested(Some("prod"), Some("prod"), "acme"), RequestedScope::Named("prod".into()));
+        assert!(matches!(requested(Some("a"), Some("b"), "acme"), RequestedScope::Conflict { .. }));
     }
 
     #[test]

@@ -12,9 +12,7 @@ use crate::pyjson;
 /// The serialized `CodeDeploymentMetadata`, byte-for-byte as the Python
 /// library writes it: every field present, `None` as `null`, sorted keys.
 pub fn code_deployment_metadata(spec: &LocationSpec) -> String {
-    let source = |kind: CodeSourceKind| {
-        (spec.code_source.kind == kind).then(|| spec.code_source.value.clone())
-    };
+    let source = |kind: CodeSourceKind| (spec.code_source.kind == kind).then(|| spec.code_source.value.clone());
     let value = json!({
         "__class__": "CodeDeploymentMetadata",
         "agent_queue": spec.agent_queue,
@@ -68,24 +66,15 @@ pub enum HeartbeatDecodeError {
     #[error("serializedAgentHeartbeat must be a serialized AgentHeartbeat object, got {0}")]
     WrongShape(&'static str),
     #[error("serializedAgentHeartbeat field {field:?} must be {expected}")]
-    Field {
-        field: &'static str,
-        expected: &'static str,
-    },
+    Field { field: &'static str, expected: &'static str },
 }
 
 /// Decodes one serialized `AgentHeartbeat` for `deployment_name`. Lenient about
 /// fields the emulator does not use (run workers, code servers), strict about
 /// the ones it shows.
-pub fn decode_heartbeat(
-    serialized: &str,
-    deployment_name: &str,
-) -> Result<HeartbeatReport, HeartbeatDecodeError> {
-    let value: Value = serde_json::from_str(serialized)
-        .map_err(|e| HeartbeatDecodeError::NotJson(e.to_string()))?;
-    let map = value
-        .as_object()
-        .ok_or(HeartbeatDecodeError::WrongShape("a non-object"))?;
+pub fn decode_heartbeat(serialized: &str, deployment_name: &str) -> Result<HeartbeatReport, HeartbeatDecodeError> {
+    let value: Value = serde_json::from_str(serialized).map_err(|e| HeartbeatDecodeError::NotJson(e.to_string()))?;
+    let map = value.as_object().ok_or(HeartbeatDecodeError::WrongShape("a non-object"))?;
     if let Some(class) = map.get("__class__").and_then(Value::as_str) {
         if class != "AgentHeartbeat" {
             return Err(HeartbeatDecodeError::WrongShape("another serdes class"));
@@ -95,25 +84,15 @@ pub fn decode_heartbeat(
         match map.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(HeartbeatDecodeError::Field {
-                field,
-                expected: "a string",
-            }),
+            Some(_) => Err(HeartbeatDecodeError::Field { field, expected: "a string" }),
         }
     };
-    let agent_id = string("agent_id")?.ok_or(HeartbeatDecodeError::Field {
-        field: "agent_id",
-        expected: "a non-null string",
-    })?;
+    let agent_id =
+        string("agent_id")?.ok_or(HeartbeatDecodeError::Field { field: "agent_id", expected: "a non-null string" })?;
     let metadata = match map.get("metadata") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        Some(_) => {
-            return Err(HeartbeatDecodeError::Field {
-                field: "metadata",
-                expected: "a map",
-            })
-        }
+        Some(_) => return Err(HeartbeatDecodeError::Field { field: "metadata", expected: "a map" }),
     };
     Ok(HeartbeatReport {
         agent_id: Some(agent_id),
@@ -132,21 +111,13 @@ fn queues(config: Option<&Value>) -> Vec<Option<String>> {
     let Some(config) = config.and_then(Value::as_object) else {
         return vec![None];
     };
-    let include_default = config
-        .get("include_default_queue")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    let include_default = config.get("include_default_queue").and_then(Value::as_bool).unwrap_or(true);
     let mut out: Vec<Option<String>> = Vec::new();
     if include_default {
         out.push(None);
     }
     if let Some(extra) = config.get("additional_queues").and_then(Value::as_array) {
-        out.extend(
-            extra
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|q| Some(q.to_owned())),
-        );
+        out.extend(extra.iter().filter_map(Value::as_str).map(|q| Some(q.to_owned())));
     }
     out
 }
@@ -169,10 +140,7 @@ fn errors(errors: Option<&Value>) -> Vec<AgentError> {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 });
-            AgentError {
-                timestamp: item.get("timestamp").and_then(Value::as_f64),
-                message,
-            }
+            AgentError { timestamp: item.get("timestamp").and_then(Value::as_f64), message }
         })
         .collect()
 }
@@ -188,10 +156,7 @@ mod tests {
         let expected = r#"{"__class__": "CodeDeploymentMetadata", "agent_queue": "branch-queue", "attribute": "defs", "autoload_defs_module_name": null, "cloud_context_env": {}, "container_context": {"k8s": {"namespace": "bd"}}, "defs_state_info": null, "executable_path": "/usr/bin/python3", "git_metadata": {"__class__": "GitMetadata", "commit_hash": "abc123", "url": "https://github.com/acme/repo/tree/abc123"}, "image": "123.dkr.ecr.us-east-1.amazonaws.com/app:abc", "module_name": null, "package_name": "my_pkg", "pex_metadata": null, "python_file": null, "working_directory": "/opt/app"}"#;
         let spec = LocationSpec {
             image: Some("123.dkr.ecr.us-east-1.amazonaws.com/app:abc".into()),
-            code_source: CodeSource {
-                kind: CodeSourceKind::PackageName,
-                value: "my_pkg".into(),
-            },
+            code_source: CodeSource { kind: CodeSourceKind::PackageName, value: "my_pkg".into() },
             working_directory: Some("/opt/app".into()),
             executable_path: Some("/usr/bin/python3".into()),
             attribute: Some("defs".into()),
@@ -208,18 +173,15 @@ mod tests {
         assert_eq!(code_deployment_metadata(&spec), expected);
 
         let pex = LocationSpec {
-            pex_metadata: Some(PexMetadata {
-                pex_tag: "t".into(),
-                python_version: None,
-            }),
-            git: Some(GitInfo {
-                provider: Some("github".into()),
-                ..Default::default()
-            }),
+            pex_metadata: Some(PexMetadata { pex_tag: "t".into(), python_version: None }),
+            git: Some(GitInfo { provider: Some("github".into()), ..Default::default() }),
             ..spec
         };
         let text = code_deployment_metadata(&pex);
-        assert!(text.contains(r#""pex_metadata": {"__class__": "PexMetadata", "pex_tag": "t", "python_version": null}"#), "{text}");
+        assert!(
+            text.contains(r#""pex_metadata": {"__class__": "PexMetadata", "pex_tag": "t", "python_version": null}"#),
+            "{text}"
+        );
         assert!(text.contains(r#""git_metadata": {"__class__": "GitMetadata", "commit_hash": null, "provider": "github", "url": null}"#), "{text}");
     }
 

@@ -48,11 +48,8 @@ async fn serve_app(
     // The resettable listener and its connect info let fault injection reset
     // a request's own connection.
     let listener = ResettableListener::new(listener);
-    let service =
-        crate::http::router(app).into_make_service_with_connect_info::<ConnectionControl>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let service = crate::http::router(app).into_make_service_with_connect_info::<ConnectionControl>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
 /// An emulator serving on `127.0.0.1:<random port>` from its own thread and
@@ -80,22 +77,15 @@ impl RunningEmulator {
             .name(format!("dagster-plus-emulator-{}", addr.port()))
             .spawn(move || run_thread(thread_app, std_listener, shutdown_rx, ready_tx))?;
 
-        let ready = ready_rx.recv().unwrap_or_else(|_| {
-            Err(std::io::Error::other(
-                "emulator thread exited before it was ready",
-            ))
-        });
+        let ready = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err(std::io::Error::other("emulator thread exited before it was ready")));
         if let Err(e) = ready {
             // The thread has already returned; joining only reaps it.
             let _ = thread.join();
             return Err(e);
         }
-        Ok(RunningEmulator {
-            app,
-            addr,
-            shutdown: Some(shutdown_tx),
-            thread: Some(thread),
-        })
+        Ok(RunningEmulator { app, addr, shutdown: Some(shutdown_tx), thread: Some(thread) })
     }
 
     pub fn url(&self) -> String {
@@ -183,16 +173,13 @@ impl RunningEmulator {
     ) -> Result<String, AgentCallError> {
         let beat = metadata
             .iter()
-            .fold(AgentHeartbeat::new(agent_label), |beat, (key, value)| {
-                beat.metadata(key, value.clone())
-            });
+            .fold(AgentHeartbeat::new(agent_label), |beat, (key, value)| beat.metadata(key, value.clone()));
         self.send_heartbeat(beat)
     }
 
     /// The full form of [`heartbeat`](Self::heartbeat), as `POST /_emulator/agents/heartbeat`.
     pub fn send_heartbeat(&self, beat: AgentHeartbeat) -> Result<String, AgentCallError> {
-        self.app
-            .heartbeat(beat.into_report(crate::clock::now_seconds()))
+        self.app.heartbeat(beat.into_report(crate::clock::now_seconds()))
     }
 
     /// Makes the agents labelled `agent_label` `NOT_RUNNING` now; returns how
@@ -268,9 +255,7 @@ fn run_thread(
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::error!(error = %e, "emulator server failed"),
             Ok(Err(e)) => tracing::error!(error = %e, "emulator server task failed"),
-            Err(_) => tracing::warn!(
-                "emulator connections still open after the grace period; aborting them"
-            ),
+            Err(_) => tracing::warn!("emulator connections still open after the grace period; aborting them"),
         }
     });
     // Dropping the runtime aborts whatever is still running.

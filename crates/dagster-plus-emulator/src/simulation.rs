@@ -113,8 +113,7 @@ mod tests {
     #[test]
     fn partial_updates_keep_other_values() {
         let sim = Simulation::default();
-        let update: SimulationUpdate =
-            serde_json::from_str(r#"{"failingImagePattern": "*:bad"}"#).unwrap();
+        let update: SimulationUpdate = serde_json::from_str(r#"{"failingImagePattern": "*:bad"}"#).unwrap();
         let after = sim.update(update);
         assert_eq!(after.failing_image_pattern.as_deref(), Some("*:bad"));
         assert_eq!(after.location_load_delay_ms, 200);

@@ -14,14 +14,8 @@ use crate::persist::{self, PersistError};
 pub enum StoreError {
     #[error(transparent)]
     Persist(#[from] PersistError),
-    #[error(
-        "state file {path} belongs to organization {found:?}, but the emulator serves {expected:?}"
-    )]
-    OrganizationMismatch {
-        path: PathBuf,
-        found: String,
-        expected: String,
-    },
+    #[error("state file {path} belongs to organization {found:?}, but the emulator serves {expected:?}")]
+    OrganizationMismatch { path: PathBuf, found: String, expected: String },
 }
 
 /// A failed mutation: either refused by the domain rules or not saved.
@@ -66,10 +60,7 @@ impl Store {
                 state
             }
         };
-        Ok(Store {
-            state: Mutex::new(state),
-            state_file,
-        })
+        Ok(Store { state: Mutex::new(state), state_file })
     }
 
     /// Runs `f` on a snapshot of the state.
@@ -80,10 +71,7 @@ impl Store {
     /// Applies `f` to a copy of the state and commits the copy only if `f`
     /// succeeds and the state file (if any) was written, so a refused or
     /// unsaved mutation never leaves partial changes behind.
-    pub fn mutate<T>(
-        &self,
-        f: impl FnOnce(&mut State) -> Result<T, DomainError>,
-    ) -> Result<T, MutationError> {
+    pub fn mutate<T>(&self, f: impl FnOnce(&mut State) -> Result<T, DomainError>) -> Result<T, MutationError> {
         let mut guard = self.lock();
         let mut draft = guard.clone();
         let out = f(&mut draft)?;

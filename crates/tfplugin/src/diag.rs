@@ -102,7 +102,6 @@ fn to_proto(d: Diagnostic) -> pb::Diagnostic {
         summary: d.summary,
         detail: d.detail,
         attribute: d.path.filter(|p| !p.0.is_empty()).map(|p| path_to_proto(&p)),
-        ..Default::default()
     }
 }
 

@@ -16,7 +16,7 @@ pub mod tls;
 
 pub mod proto {
     //! Code generated from `proto/tfplugin6.proto` and `proto/plugin.proto`.
-    #![allow(clippy::all, missing_docs, deprecated)]
+    #![allow(clippy::all, missing_docs, deprecated, unused_qualifications)]
     pub mod tfplugin6 {
         tonic::include_proto!("tfplugin6");
     }
@@ -43,13 +43,17 @@ pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use handshake::HandshakeError;
 pub use plan::Plan;
 pub use provider::{decode, encode, Context, DataSource, Interrupted, ListResource, ListedObject, Provider, Resource};
-pub use schema::{Attribute, Block, IdentityAttribute, IdentitySchema, Nesting, NestedBlock, Presence, Schema, Validator};
+pub use schema::{
+    Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Presence, Schema, Validator,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
     Handshake(#[from] HandshakeError),
-    #[error("Terraform did not send a client certificate (PLUGIN_CLIENT_CERT); this provider only serves over mutual TLS")]
+    #[error(
+        "Terraform did not send a client certificate (PLUGIN_CLIENT_CERT); this provider only serves over mutual TLS"
+    )]
     NoClientCertificate,
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
@@ -85,7 +89,9 @@ pub async fn serve(provider: Arc<dyn Provider>) -> Result<(), ServeError> {
     let service = server::ProviderService::new(provider, stop);
     let controller = Controller { shutdown: shutdown.clone() };
     let result = tonic::transport::Server::builder()
-        .add_service(proto::tfplugin6::provider_server::ProviderServer::new(service).max_decoding_message_size(256 << 20))
+        .add_service(
+            proto::tfplugin6::provider_server::ProviderServer::new(service).max_decoding_message_size(256 << 20),
+        )
         .add_service(proto::plugin::grpc_controller_server::GrpcControllerServer::new(controller))
         .serve_with_incoming_shutdown(incoming, async move { shutdown.notified().await })
         .await
@@ -167,7 +173,11 @@ impl tonic::transport::server::Connected for PluginConnection {
 }
 
 impl AsyncRead for PluginConnection {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }

@@ -96,7 +96,9 @@ fn apply_semantic_equality(block: &Block, prior: Option<&Value>, config: &Value,
         let configured = config.get(&attribute.name).cloned().unwrap_or(Value::Null);
         let prior_value = prior.and_then(|p| p.get(&attribute.name)).filter(|v| !v.is_null());
         let value = match prior_value {
-            Some(old) if !configured.is_null() && configured.is_wholly_known() && same.same(&configured, old) => old.clone(),
+            Some(old) if !configured.is_null() && configured.is_wholly_known() && same.same(&configured, old) => {
+                old.clone()
+            }
             _ => configured,
         };
         attrs.insert(attribute.name.clone(), value);
@@ -227,7 +229,13 @@ mod tests {
 
     #[test]
     fn create_marks_computed_unknown_and_applies_defaults() {
-        let config = obj(&[("id", Value::Null), ("etag", Value::Null), ("name", s("a")), ("note", Value::Null), ("mode", Value::Null)]);
+        let config = obj(&[
+            ("id", Value::Null),
+            ("etag", Value::Null),
+            ("name", s("a")),
+            ("note", Value::Null),
+            ("mode", Value::Null),
+        ]);
         let (planned, replace) = plan_change(&block(), &Value::Null, &config, &config);
         assert!(!planned.get("id").unwrap().is_known());
         assert!(!planned.get("etag").unwrap().is_known());
@@ -237,8 +245,15 @@ mod tests {
 
     #[test]
     fn unchanged_update_keeps_prior_values() {
-        let prior = obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
-        let config = obj(&[("id", Value::Null), ("etag", Value::Null), ("name", s("a")), ("note", Value::Null), ("mode", Value::Null)]);
+        let prior =
+            obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
+        let config = obj(&[
+            ("id", Value::Null),
+            ("etag", Value::Null),
+            ("name", s("a")),
+            ("note", Value::Null),
+            ("mode", Value::Null),
+        ]);
         let (planned, replace) = plan_change(&block(), &prior, &prior, &config);
         assert_eq!(planned, prior);
         assert!(replace.is_empty());
@@ -246,8 +261,15 @@ mod tests {
 
     #[test]
     fn unchanged_update_keeps_null_computed_values() {
-        let prior = obj(&[("id", s("1")), ("etag", Value::Null), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
-        let config = obj(&[("id", Value::Null), ("etag", Value::Null), ("name", s("a")), ("note", Value::Null), ("mode", Value::Null)]);
+        let prior =
+            obj(&[("id", s("1")), ("etag", Value::Null), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
+        let config = obj(&[
+            ("id", Value::Null),
+            ("etag", Value::Null),
+            ("name", s("a")),
+            ("note", Value::Null),
+            ("mode", Value::Null),
+        ]);
         let (planned, _) = plan_change(&block(), &prior, &prior, &config);
         assert_eq!(planned, prior);
         assert!(planned.get("etag").unwrap().is_known());
@@ -255,9 +277,17 @@ mod tests {
 
     #[test]
     fn in_place_change_keeps_stable_ids_and_unknowns_the_rest() {
-        let prior = obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
-        let proposed = obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", s("hi")), ("mode", s("fast"))]);
-        let config = obj(&[("id", Value::Null), ("etag", Value::Null), ("name", s("a")), ("note", s("hi")), ("mode", Value::Null)]);
+        let prior =
+            obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
+        let proposed =
+            obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", s("hi")), ("mode", s("fast"))]);
+        let config = obj(&[
+            ("id", Value::Null),
+            ("etag", Value::Null),
+            ("name", s("a")),
+            ("note", s("hi")),
+            ("mode", Value::Null),
+        ]);
         let (planned, replace) = plan_change(&block(), &prior, &proposed, &config);
         assert_eq!(planned.get("id"), Some(&s("1")));
         assert!(!planned.get("etag").unwrap().is_known());
@@ -266,8 +296,10 @@ mod tests {
 
     #[test]
     fn replacing_attribute_is_reported() {
-        let prior = obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
-        let proposed = obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("b")), ("note", Value::Null), ("mode", s("fast"))]);
+        let prior =
+            obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("a")), ("note", Value::Null), ("mode", s("fast"))]);
+        let proposed =
+            obj(&[("id", s("1")), ("etag", s("e1")), ("name", s("b")), ("note", Value::Null), ("mode", s("fast"))]);
         let (_, replace) = plan_change(&block(), &prior, &proposed, &proposed);
         assert_eq!(replace, vec![Path::root().attr("name")]);
     }

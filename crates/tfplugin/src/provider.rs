@@ -111,7 +111,12 @@ pub trait Resource: Send + Sync + 'static {
     }
 
     /// Rewrites a state stored by an older schema version (as plain JSON) into the current shape.
-    fn upgrade_state(&self, _from_version: i64, state: serde_json::Value, _diags: &mut Diagnostics) -> serde_json::Value {
+    fn upgrade_state(
+        &self,
+        _from_version: i64,
+        state: serde_json::Value,
+        _diags: &mut Diagnostics,
+    ) -> serde_json::Value {
         state
     }
 
@@ -127,7 +132,10 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Turns an `import { identity = {…} }` into a state that `read` can complete.
     async fn import_by_identity(&self, _ctx: &Context, _identity: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        diags.error("Import by identity not supported", format!("`{}` cannot be imported by identity.", self.type_name()));
+        diags.error(
+            "Import by identity not supported",
+            format!("`{}` cannot be imported by identity.", self.type_name()),
+        );
         None
     }
 }
@@ -165,15 +173,22 @@ pub trait ListResource: Send + Sync + 'static {
 
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
-    async fn list(&self, ctx: &Context, config: &Value, include_state: bool, limit: i64, diags: &mut Diagnostics) -> Vec<ListedObject>;
+    async fn list(
+        &self,
+        ctx: &Context,
+        config: &Value,
+        include_state: bool,
+        limit: i64,
+        diags: &mut Diagnostics,
+    ) -> Vec<ListedObject>;
 }
 
 /// Decodes a value into a typed struct. Null attributes become `None`, and so do unknown ones: during apply
 /// the only unknowns left are the computed attributes the provider is about to set.
 pub fn decode<T: DeserializeOwned>(value: &Value) -> Result<T, Diagnostic> {
-    let json = unknowns_as_null(value).to_plain_json().map_err(|e| {
-        Diagnostic::error("Provider error: value cannot be decoded", e.to_string())
-    })?;
+    let json = unknowns_as_null(value)
+        .to_plain_json()
+        .map_err(|e| Diagnostic::error("Provider error: value cannot be decoded", e.to_string()))?;
     serde_json::from_value(json)
         .map_err(|e| Diagnostic::error("Provider error: unexpected value shape", format!("Decoding failed: {e}")))
 }
@@ -195,5 +210,6 @@ fn unknowns_as_null(value: &Value) -> Value {
 pub fn encode<T: Serialize>(data: &T, ty: &Type) -> Result<Value, Diagnostic> {
     let json = serde_json::to_value(data)
         .map_err(|e| Diagnostic::error("Provider error: cannot encode state", e.to_string()))?;
-    Value::from_plain_json(&json, ty).map_err(|e| Diagnostic::error("Provider error: cannot encode state", e.to_string()))
+    Value::from_plain_json(&json, ty)
+        .map_err(|e| Diagnostic::error("Provider error: cannot encode state", e.to_string()))
 }

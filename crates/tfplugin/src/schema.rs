@@ -294,7 +294,10 @@ impl Attribute {
             diags.push(
                 Diagnostic::error(
                     "Read-only attribute set",
-                    format!("`{}` is set by the provider and cannot be configured. Remove it from the configuration.", self.name),
+                    format!(
+                        "`{}` is set by the provider and cannot be configured. Remove it from the configuration.",
+                        self.name
+                    ),
                 )
                 .at(path.clone()),
             );
@@ -386,12 +389,18 @@ impl fmt::Debug for Validator {
 }
 
 impl Validator {
-    pub fn new(description: impl Into<String>, check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        description: impl Into<String>,
+        check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
         Validator { description: description.into(), check: Arc::new(check) }
     }
 
     /// A string attribute whose value is checked by `check` (which returns a reason on failure).
-    pub fn string(description: impl Into<String>, check: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static) -> Self {
+    pub fn string(
+        description: impl Into<String>,
+        check: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
         Self::new(description, move |value| match value.as_str() {
             Some(s) => check(s),
             None => Ok(()),
@@ -489,6 +498,11 @@ impl IdentitySchema {
 
 impl IdentityAttribute {
     pub fn required(name: &str, ty: Type, description: &str) -> Self {
-        IdentityAttribute { name: name.to_string(), ty, description: description.to_string(), required_for_import: true }
+        IdentityAttribute {
+            name: name.to_string(),
+            ty,
+            description: description.to_string(),
+            required_for_import: true,
+        }
     }
 }

@@ -109,7 +109,10 @@ fn prune_to_type(json: &mut serde_json::Value, ty: &Type) {
 
 #[tonic::async_trait]
 impl pb::provider_server::Provider for ProviderService {
-    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> Result<Response<pb::get_metadata::Response>, Status> {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
         let resources = self
             .resources
             .keys()
@@ -138,9 +141,12 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         _: Request<pb::get_provider_schema::Request>,
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
-        let resource_schemas = self.resources.iter().map(|(name, r)| (name.to_string(), r.schema().to_proto())).collect();
-        let data_source_schemas = self.data_sources.iter().map(|(name, d)| (name.to_string(), d.schema().to_proto())).collect();
-        let list_resource_schemas = self.list_resources.iter().map(|(name, l)| (name.to_string(), l.schema().to_proto())).collect();
+        let resource_schemas =
+            self.resources.iter().map(|(name, r)| (name.to_string(), r.schema().to_proto())).collect();
+        let data_source_schemas =
+            self.data_sources.iter().map(|(name, d)| (name.to_string(), d.schema().to_proto())).collect();
+        let list_resource_schemas =
+            self.list_resources.iter().map(|(name, l)| (name.to_string(), l.schema().to_proto())).collect();
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider.schema().to_proto()),
             resource_schemas,
@@ -222,9 +228,10 @@ impl pb::provider_server::Provider for ProviderService {
                     }
                     prune_to_type(&mut json, &ty);
                     let bytes = serde_json::to_vec(&json).unwrap_or_default();
-                    let value = diags.capture(cty::json::decode(&bytes, &ty).map_err(|e| {
-                        Diagnostic::error("Stored state does not match the schema", e.to_string())
-                    }));
+                    let value = diags.capture(
+                        cty::json::decode(&bytes, &ty)
+                            .map_err(|e| Diagnostic::error("Stored state does not match the schema", e.to_string())),
+                    );
                     value.and_then(|v| diags.capture(encode(&v, &ty)))
                 }
             }
@@ -245,7 +252,10 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.into_proto() }))
     }
 
-    async fn read_resource(&self, request: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
+    async fn read_resource(
+        &self,
+        request: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
         let request = request.into_inner();
         let resource = self.resource(&request.type_name)?;
         let ty = resource.schema().value_type();
@@ -284,7 +294,10 @@ impl pb::provider_server::Provider for ProviderService {
             diags.capture(decode(request.config.as_ref(), &ty)),
         );
         let (Some(prior), Some(proposed), Some(config)) = values else {
-            return Ok(Response::new(pb::plan_resource_change::Response { diagnostics: diags.into_proto(), ..Default::default() }));
+            return Ok(Response::new(pb::plan_resource_change::Response {
+                diagnostics: diags.into_proto(),
+                ..Default::default()
+            }));
         };
         let (planned, requires_replace) = plan_change(&schema.block, &prior, &proposed, &config);
         let mut plan = Plan { prior: &prior, config: &config, planned, requires_replace };
@@ -315,7 +328,10 @@ impl pb::provider_server::Provider for ProviderService {
         let prior = diags.capture(decode(request.prior_state.as_ref(), &ty));
         let planned = diags.capture(decode(request.planned_state.as_ref(), &ty));
         let (Some(prior), Some(planned)) = (prior, planned) else {
-            return Ok(Response::new(pb::apply_resource_change::Response { diagnostics: diags.into_proto(), ..Default::default() }));
+            return Ok(Response::new(pb::apply_resource_change::Response {
+                diagnostics: diags.into_proto(),
+                ..Default::default()
+            }));
         };
         let ctx = self.context();
         let span = info_span!("ApplyResourceChange", resource = resource.type_name());
@@ -323,7 +339,11 @@ impl pb::provider_server::Provider for ProviderService {
             if planned.is_null() {
                 resource.delete(&ctx, &prior, &mut diags).await;
                 // A failed delete leaves the object in place; keep it in state.
-                if diags.has_errors() { prior.clone() } else { Value::Null }
+                if diags.has_errors() {
+                    prior.clone()
+                } else {
+                    Value::Null
+                }
             } else if prior.is_null() {
                 resource.create(&ctx, &planned, &mut diags).await.unwrap_or(Value::Null)
             } else {
@@ -357,7 +377,9 @@ impl pb::provider_server::Provider for ProviderService {
         let state = match (resource.identity_schema(), given_identity) {
             (Some(schema), Some(data)) if request.id.is_empty() => {
                 match diags.capture(decode(Some(data), &schema.value_type())) {
-                    Some(identity) => resource.import_by_identity(&self.context(), &identity, &mut diags).instrument(span).await,
+                    Some(identity) => {
+                        resource.import_by_identity(&self.context(), &identity, &mut diags).instrument(span).await
+                    }
                     None => None,
                 }
             }
@@ -396,10 +418,16 @@ impl pb::provider_server::Provider for ProviderService {
         let mut diags = Diagnostics::new();
         let raw = request.raw_identity.unwrap_or_default();
         let upgraded_identity = diags
-            .capture(cty::json::decode(&raw.json, &ty).map_err(|e| Diagnostic::error("Stored identity does not match the schema", e.to_string())))
+            .capture(
+                cty::json::decode(&raw.json, &ty)
+                    .map_err(|e| Diagnostic::error("Stored identity does not match the schema", e.to_string())),
+            )
             .and_then(|v| diags.capture(encode(&v, &ty)))
-        .map(|v| pb::ResourceIdentityData { identity_data: Some(v) });
-        Ok(Response::new(pb::upgrade_resource_identity::Response { upgraded_identity, diagnostics: diags.into_proto() }))
+            .map(|v| pb::ResourceIdentityData { identity_data: Some(v) });
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity,
+            diagnostics: diags.into_proto(),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -431,7 +459,11 @@ impl pb::provider_server::Provider for ProviderService {
             let value = data_source.read(&self.context(), &config, &mut diags).instrument(span).await;
             state = value.and_then(|v| diags.capture(encode(&v, &ty)));
         }
-        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: diags.into_proto(), ..Default::default() }))
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics: diags.into_proto(),
+            ..Default::default()
+        }))
     }
 
     async fn validate_list_resource_config(
@@ -490,7 +522,10 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(Box::pin(tokio_stream::iter(events))))
     }
 
-    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
         debug!("StopProvider received: cancelling in-flight operations");
         self.stop.cancel();
         Ok(Response::new(pb::stop_provider::Response::default()))
@@ -512,7 +547,7 @@ mod tests {
         fn type_name(&self) -> &'static str {
             "test_renamed"
         }
-        fn schema(&self) -> &crate::Schema {
+        fn schema(&self) -> &Schema {
             &self.0
         }
         async fn create(&self, _: &Context, planned: &Value, _: &mut Diagnostics) -> Option<Value> {
@@ -525,7 +560,12 @@ mod tests {
             planned.clone()
         }
         async fn delete(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
-        fn upgrade_state(&self, from_version: i64, mut state: serde_json::Value, _: &mut Diagnostics) -> serde_json::Value {
+        fn upgrade_state(
+            &self,
+            from_version: i64,
+            mut state: serde_json::Value,
+            _: &mut Diagnostics,
+        ) -> serde_json::Value {
             if from_version == 0 {
                 if let Some(object) = state.as_object_mut() {
                     let title = object.remove("title").unwrap_or_default();
@@ -559,7 +599,10 @@ mod tests {
         let request = pb::upgrade_resource_state::Request {
             type_name: "test_renamed".into(),
             version: 0,
-            raw_state: Some(pb::RawState { json: br#"{"title":"hello","legacy":true}"#.to_vec(), ..Default::default() }),
+            raw_state: Some(pb::RawState {
+                json: br#"{"title":"hello","legacy":true}"#.to_vec(),
+                ..Default::default()
+            }),
         };
         let response = service.upgrade_resource_state(Request::new(request)).await.expect("rpc").into_inner();
         assert!(response.diagnostics.is_empty(), "{:?}", response.diagnostics);

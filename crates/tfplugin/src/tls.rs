@@ -12,7 +12,10 @@ use std::sync::Arc;
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm, UnixTime};
+use rustls::pki_types::{
+    alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer, SignatureVerificationAlgorithm,
+    UnixTime,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
@@ -34,7 +37,8 @@ pub struct ServerIdentity {
 
 /// Builds the TLS configuration for a client certificate given in PEM.
 pub fn server_identity(client_cert_pem: &str) -> Result<ServerIdentity, TlsError> {
-    let client_cert = CertificateDer::from_pem_slice(client_cert_pem.as_bytes()).map_err(|_| TlsError::NoClientCertificate)?;
+    let client_cert =
+        CertificateDer::from_pem_slice(client_cert_pem.as_bytes()).map_err(|_| TlsError::NoClientCertificate)?;
 
     // go-plugin's client checks the server certificate against itself with server name "localhost".
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
@@ -44,7 +48,8 @@ pub fn server_identity(client_cert_pem: &str) -> Result<ServerIdentity, TlsError
         rcgen::KeyUsagePurpose::KeyEncipherment,
         rcgen::KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages =
+        vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
     params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;

@@ -21,17 +21,14 @@ use crate::{Error, Number, ObjectType, Path, PathStep, Type, Value};
 /// not have are an error, numbers may be JSON numbers or numeric strings
 /// and are parsed exactly, and duplicate set elements collapse.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, Error> {
-    let json: Json =
-        serde_json::from_slice(bytes).map_err(|e| Error::at_root(format!("invalid JSON: {e}")))?;
+    let json: Json = serde_json::from_slice(bytes).map_err(|e| Error::at_root(format!("invalid JSON: {e}")))?;
     from_json(&json, ty, Flavor::Cty, &mut Path::root())
 }
 
 /// Encodes a value of type `ty` as cty JSON. Unknown values cannot be
 /// represented and are an error with their path.
 pub fn encode(v: &Value, ty: &Type) -> Result<Vec<u8>, Error> {
-    Ok(to_cty_json(v, ty, &mut Path::root())?
-        .to_string()
-        .into_bytes())
+    Ok(to_cty_json(v, ty, &mut Path::root())?.to_string().into_bytes())
 }
 
 /// Which JSON dialect a dynamic position uses.
@@ -43,12 +40,7 @@ pub(crate) enum Flavor {
     Cty,
 }
 
-pub(crate) fn from_json(
-    v: &Json,
-    ty: &Type,
-    flavor: Flavor,
-    path: &mut Path,
-) -> Result<Value, Error> {
+pub(crate) fn from_json(v: &Json, ty: &Type, flavor: Flavor, path: &mut Path) -> Result<Value, Error> {
     if v.is_null() {
         return Ok(Value::Null);
     }
@@ -88,12 +80,8 @@ pub(crate) fn from_json(
             Json::Bool(b) => Ok(Value::String(b.to_string())),
             _ => Err(Error::at(path, "a string is required")),
         },
-        Type::List(element) => Ok(Value::List(elements_from_json(
-            v, element, flavor, path, "a list",
-        )?)),
-        Type::Set(element) => Ok(Value::Set(dedup_set(elements_from_json(
-            v, element, flavor, path, "a set",
-        )?))),
+        Type::List(element) => Ok(Value::List(elements_from_json(v, element, flavor, path, "a list")?)),
+        Type::Set(element) => Ok(Value::Set(dedup_set(elements_from_json(v, element, flavor, path, "a set")?))),
         Type::Tuple(types) => {
             let Json::Array(items) = v else {
                 return Err(Error::at(path, "a tuple is required"));
@@ -101,11 +89,7 @@ pub(crate) fn from_json(
             if items.len() != types.len() {
                 return Err(Error::at(
                     path,
-                    format!(
-                        "a tuple of {} elements is required ({} given)",
-                        types.len(),
-                        items.len()
-                    ),
+                    format!("a tuple of {} elements is required ({} given)", types.len(), items.len()),
                 ));
             }
             let mut out = Vec::with_capacity(items.len());
@@ -121,9 +105,8 @@ pub(crate) fn from_json(
             };
             let mut out = BTreeMap::new();
             for (k, item) in entries {
-                let decoded = path.within(PathStep::ElementKeyString(k.clone()), |path| {
-                    from_json(item, element, flavor, path)
-                });
+                let decoded =
+                    path.within(PathStep::ElementKeyString(k.clone()), |path| from_json(item, element, flavor, path));
                 out.insert(k.clone(), decoded?);
             }
             Ok(Value::Map(out))
@@ -150,12 +133,7 @@ fn elements_from_json(
     Ok(out)
 }
 
-fn object_from_json(
-    v: &Json,
-    object: &ObjectType,
-    flavor: Flavor,
-    path: &mut Path,
-) -> Result<Value, Error> {
+fn object_from_json(v: &Json, object: &ObjectType, flavor: Flavor, path: &mut Path) -> Result<Value, Error> {
     let Json::Object(entries) = v else {
         return Err(Error::at(path, "an object is required"));
     };
@@ -164,9 +142,7 @@ fn object_from_json(
         let Some(t) = object.attributes.get(k) else {
             return Err(Error::at(path, format!("unsupported attribute {k:?}")));
         };
-        let decoded = path.within(PathStep::Attribute(k.clone()), |path| {
-            from_json(item, t, flavor, path)
-        });
+        let decoded = path.within(PathStep::Attribute(k.clone()), |path| from_json(item, t, flavor, path));
         out.insert(k.clone(), decoded?);
     }
     for name in object.attributes.keys() {
@@ -179,31 +155,19 @@ fn object_from_json(
 
 fn dynamic_from_cty_json(v: &Json, path: &mut Path) -> Result<Value, Error> {
     let Json::Object(entries) = v else {
-        return Err(Error::at(
-            path,
-            "a dynamically-typed value ({\"value\": .., \"type\": ..}) is required",
-        ));
+        return Err(Error::at(path, "a dynamically-typed value ({\"value\": .., \"type\": ..}) is required"));
     };
     let mut ty = None;
     let mut value = None;
     for (k, item) in entries {
         match k.as_str() {
             "type" => {
-                let t = Type::from_json(item).map_err(|e| {
-                    Error::at(
-                        path,
-                        format!("failed to decode type for dynamic value: {}", e.message),
-                    )
-                })?;
+                let t = Type::from_json(item)
+                    .map_err(|e| Error::at(path, format!("failed to decode type for dynamic value: {}", e.message)))?;
                 ty = Some(t);
             }
             "value" => value = Some(item),
-            other => {
-                return Err(Error::at(
-                    path,
-                    format!("invalid key {other:?} in dynamically-typed value"),
-                ))
-            }
+            other => return Err(Error::at(path, format!("invalid key {other:?} in dynamically-typed value"))),
         }
     }
     let ty = ty.ok_or_else(|| Error::at(path, "missing type in dynamically-typed value"))?;
@@ -225,11 +189,7 @@ fn implied_type_of_json(v: &Json) -> Type {
         Json::Number(_) => Type::Number,
         Json::String(_) => Type::String,
         Json::Array(items) => Type::Tuple(items.iter().map(implied_type_of_json).collect()),
-        Json::Object(entries) => Type::object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), implied_type_of_json(v))),
-        ),
+        Json::Object(entries) => Type::object(entries.iter().map(|(k, v)| (k.clone(), implied_type_of_json(v)))),
     }
 }
 
@@ -242,13 +202,7 @@ fn number_to_json(n: &Number, path: &Path) -> Result<Json, Error> {
 }
 
 fn mismatch(ty: &Type, v: &Value, path: &Path) -> Error {
-    Error::at(
-        path,
-        format!(
-            "a value of type {ty} is required, but this is {}",
-            kind_name(v)
-        ),
-    )
+    Error::at(path, format!("a value of type {ty} is required, but this is {}", kind_name(v)))
 }
 
 fn to_cty_json(v: &Value, ty: &Type, path: &mut Path) -> Result<Json, Error> {
@@ -274,11 +228,7 @@ fn to_cty_json(v: &Value, ty: &Type, path: &mut Path) -> Result<Json, Error> {
             if items.len() != types.len() {
                 return Err(Error::at(
                     path,
-                    format!(
-                        "a tuple of {} elements is required ({} given)",
-                        types.len(),
-                        items.len()
-                    ),
+                    format!("a tuple of {} elements is required ({} given)", types.len(), items.len()),
                 ));
             }
             sequence_to_json(items.iter(), |i| &types[i], path)
@@ -286,9 +236,8 @@ fn to_cty_json(v: &Value, ty: &Type, path: &mut Path) -> Result<Json, Error> {
         (Type::Map(element), Value::Map(entries) | Value::Object(entries)) => {
             let mut out = serde_json::Map::new();
             for (k, item) in entries {
-                let encoded = path.within(PathStep::ElementKeyString(k.clone()), |path| {
-                    to_cty_json(item, element, path)
-                });
+                let encoded =
+                    path.within(PathStep::ElementKeyString(k.clone()), |path| to_cty_json(item, element, path));
                 out.insert(k.clone(), encoded?);
             }
             Ok(Json::Object(out))
@@ -298,9 +247,7 @@ fn to_cty_json(v: &Value, ty: &Type, path: &mut Path) -> Result<Json, Error> {
             let mut out = serde_json::Map::new();
             for (name, t) in &object.attributes {
                 let encoded = path.within(PathStep::Attribute(name.clone()), |path| {
-                    entries
-                        .get(name)
-                        .map_or(Ok(Json::Null), |item| to_cty_json(item, t, path))
+                    entries.get(name).map_or(Ok(Json::Null), |item| to_cty_json(item, t, path))
                 });
                 out.insert(name.clone(), encoded?);
             }
@@ -340,9 +287,7 @@ fn dynamic_to_cty_json(v: &Value, path: &mut Path) -> Result<Json, Error> {
     let (ty, inner) = match v {
         Value::Null => return Ok(Json::Null),
         Value::Unknown(_) => return Err(Error::at(path, "value is not known")),
-        Value::Dynamic(d) if d.0 == Type::Dynamic => {
-            return to_cty_json(&d.1, &Type::Dynamic, path)
-        }
+        Value::Dynamic(d) if d.0 == Type::Dynamic => return to_cty_json(&d.1, &Type::Dynamic, path),
         Value::Dynamic(d) => (d.0.clone(), &d.1),
         other => (implied_type_for_dynamic(other, path)?, other),
     };
@@ -380,11 +325,8 @@ pub(crate) fn to_plain(v: &Value, path: &mut Path) -> Result<Json, Error> {
             let is_object = matches!(v, Value::Object(_));
             let mut out = serde_json::Map::new();
             for (k, item) in entries {
-                let step = if is_object {
-                    PathStep::Attribute(k.clone())
-                } else {
-                    PathStep::ElementKeyString(k.clone())
-                };
+                let step =
+                    if is_object { PathStep::Attribute(k.clone()) } else { PathStep::ElementKeyString(k.clone()) };
                 let encoded = path.within(step, |path| to_plain(item, path));
                 out.insert(k.clone(), encoded?);
             }

@@ -55,10 +55,7 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, Error> {
     let mut path = Path::root();
     let value = decode_value(&mut reader, ty, &mut path, 0)?;
     if reader.remaining() != 0 {
-        return Err(Error::at_root(format!(
-            "{} unexpected bytes after the msgpack value",
-            reader.remaining()
-        )));
+        return Err(Error::at_root(format!("{} unexpected bytes after the msgpack value", reader.remaining())));
     }
     Ok(value)
 }
@@ -81,17 +78,9 @@ fn wire_error(path: &Path, e: &str) -> Error {
     Error::at(path, e)
 }
 
-fn decode_value(
-    r: &mut Reader<'_>,
-    ty: &Type,
-    path: &mut Path,
-    depth: usize,
-) -> Result<Value, Error> {
+fn decode_value(r: &mut Reader<'_>, ty: &Type, path: &mut Path, depth: usize) -> Result<Value, Error> {
     if depth > MAX_DEPTH {
-        return Err(Error::at(
-            path,
-            format!("value nested deeper than {MAX_DEPTH} levels"),
-        ));
+        return Err(Error::at(path, format!("value nested deeper than {MAX_DEPTH} levels")));
     }
     let token = r.next().map_err(|e| wire_error(path, e))?;
     if let Token::Ext(code, payload) = token {
@@ -110,29 +99,18 @@ fn decode_value(
             Token::Str(b) | Token::Bin(b) => Ok(Value::String(utf8(b, path)?)),
             _ => Err(Error::at(path, "a string is required")),
         },
-        Type::List(element) => Ok(Value::List(decode_elements(
-            r, token, element, path, depth, "a list",
-        )?)),
-        Type::Set(element) => Ok(Value::Set(dedup_set(decode_elements(
-            r, token, element, path, depth, "a set",
-        )?))),
+        Type::List(element) => Ok(Value::List(decode_elements(r, token, element, path, depth, "a list")?)),
+        Type::Set(element) => Ok(Value::Set(dedup_set(decode_elements(r, token, element, path, depth, "a set")?))),
         Type::Tuple(types) => {
             let Token::Array(len) = token else {
                 return Err(Error::at(path, "a tuple is required"));
             };
             if len as usize != types.len() {
-                return Err(Error::at(
-                    path,
-                    format!(
-                        "a tuple of {} elements is required ({len} given)",
-                        types.len()
-                    ),
-                ));
+                return Err(Error::at(path, format!("a tuple of {} elements is required ({len} given)", types.len())));
             }
             let mut out = Vec::with_capacity(types.len());
             for (i, t) in types.iter().enumerate() {
-                let decoded =
-                    path.within(index_step(i), |path| decode_value(r, t, path, depth + 1));
+                let decoded = path.within(index_step(i), |path| decode_value(r, t, path, depth + 1));
                 out.push(decoded?);
             }
             Ok(Value::Tuple(out))
@@ -144,9 +122,8 @@ fn decode_value(
             let mut out = BTreeMap::new();
             for _ in 0..len {
                 let key = decode_key(r, path, "map keys must be strings")?;
-                let decoded = path.within(PathStep::ElementKeyString(key.clone()), |path| {
-                    decode_value(r, element, path, depth + 1)
-                });
+                let decoded = path
+                    .within(PathStep::ElementKeyString(key.clone()), |path| decode_value(r, element, path, depth + 1));
                 out.insert(key, decoded?);
             }
             Ok(Value::Map(out))
@@ -167,18 +144,15 @@ fn decode_key(r: &mut Reader<'_>, path: &Path, message: &str) -> Result<String, 
 }
 
 fn decode_number(token: Token<'_>, path: &Path) -> Result<Number, Error> {
-    let from_float = |f: f64| {
-        Number::from_f64(f)
-            .ok_or_else(|| Error::at(path, "infinite and NaN numbers are not supported"))
-    };
+    let from_float =
+        |f: f64| Number::from_f64(f).ok_or_else(|| Error::at(path, "infinite and NaN numbers are not supported"));
     match token {
         Token::Int(i) => Ok(Number::from(i)),
         Token::Uint(u) => Ok(Number::from(u)),
         Token::F32(f) => from_float(f64::from(f)),
         Token::F64(f) => from_float(f),
         Token::Str(b) | Token::Bin(b) => {
-            let text =
-                std::str::from_utf8(b).map_err(|_| Error::at(path, "a number is required"))?;
+            let text = std::str::from_utf8(b).map_err(|_| Error::at(path, "a number is required"))?;
             text.parse().map_err(|e: Error| Error::at(path, e.message))
         }
         _ => Err(Error::at(path, "a number is required")),
@@ -200,9 +174,7 @@ fn decode_elements(
     // by the input size whatever the header claims.
     let mut out = Vec::with_capacity((len as usize).min(r.remaining()));
     for i in 0..len as usize {
-        let decoded = path.within(index_step(i), |path| {
-            decode_value(r, element, path, depth + 1)
-        });
+        let decoded = path.within(index_step(i), |path| decode_value(r, element, path, depth + 1));
         out.push(decoded?);
     }
     Ok(out)
@@ -221,11 +193,9 @@ fn decode_object(
     let mut out = BTreeMap::new();
     for _ in 0..len {
         let key = decode_key(r, path, "object attribute names must be strings")?;
-        let decoded = path.within(PathStep::Attribute(key.clone()), |path| {
-            match object.attributes.get(&key) {
-                Some(t) => decode_value(r, t, path, depth + 1),
-                None => Err(Error::at(path, "unsupported attribute")),
-            }
+        let decoded = path.within(PathStep::Attribute(key.clone()), |path| match object.attributes.get(&key) {
+            Some(t) => decode_value(r, t, path, depth + 1),
+            None => Err(Error::at(path, "unsupported attribute")),
         });
         if out.insert(key.clone(), decoded?).is_some() {
             return Err(Error::at(path, format!("duplicate attribute {key:?}")));
@@ -243,23 +213,13 @@ fn decode_object(
     Ok(Value::Object(out))
 }
 
-fn decode_dynamic(
-    r: &mut Reader<'_>,
-    token: Token<'_>,
-    path: &mut Path,
-    depth: usize,
-) -> Result<Value, Error> {
+fn decode_dynamic(r: &mut Reader<'_>, token: Token<'_>, path: &mut Path, depth: usize) -> Result<Value, Error> {
     match token {
         Token::Nil => Ok(Value::Null),
         Token::Array(2) => {
             let type_json = match r.next().map_err(|e| wire_error(path, e))? {
                 Token::Bin(b) | Token::Str(b) => b,
-                _ => {
-                    return Err(Error::at(
-                        path,
-                        "the type of a dynamic value must be JSON bytes",
-                    ))
-                }
+                _ => return Err(Error::at(path, "the type of a dynamic value must be JSON bytes")),
             };
             let ty = Type::from_json_bytes(type_json).map_err(|e| Error::at(path, e.message))?;
             let inner = decode_value(r, &ty, path, depth + 1)?;
@@ -269,14 +229,8 @@ fn decode_dynamic(
             }
             Ok(Value::dynamic(ty, inner))
         }
-        Token::Array(_) => Err(Error::at(
-            path,
-            "dynamic value array must have exactly two elements",
-        )),
-        _ => Err(Error::at(
-            path,
-            "a dynamic value ([type, value] array) is required",
-        )),
+        Token::Array(_) => Err(Error::at(path, "dynamic value array must have exactly two elements")),
+        _ => Err(Error::at(path, "a dynamic value ([type, value] array) is required")),
     }
 }
 
@@ -289,10 +243,7 @@ fn decode_unknown(code: i8, payload: &[u8], ty: &Type, path: &Path) -> Result<Va
     if code != EXT_REFINED_UNKNOWN {
         return Err(Error::at(
             path,
-            format!(
-                "unsupported msgpack extension type {code} with length {}",
-                payload.len()
-            ),
+            format!("unsupported msgpack extension type {code} with length {}", payload.len()),
         ));
     }
     if payload.len() > MAX_REFINEMENTS_LEN {
@@ -326,8 +277,7 @@ fn decode_unknown(code: i8, payload: &[u8], ty: &Type, path: &Path) -> Result<Va
                 }
                 match r.next() {
                     Ok(Token::Str(b)) | Ok(Token::Bin(b)) => {
-                        let prefix = std::str::from_utf8(b)
-                            .map_err(|_| bad("string prefix is not valid UTF-8"))?;
+                        let prefix = std::str::from_utf8(b).map_err(|_| bad("string prefix is not valid UTF-8"))?;
                         refinements.string_prefix = Some(prefix.to_owned());
                     }
                     _ => return Err(bad("string prefix is not a string")),
@@ -337,8 +287,8 @@ fn decode_unknown(code: i8, payload: &[u8], ty: &Type, path: &Path) -> Result<Va
                 if *ty != Type::Number {
                     return Err(bad("numeric bound for a non-number type"));
                 }
-                let bound = decode_number_bound(&mut r)
-                    .ok_or_else(|| bad("numeric bound is not a [number, bool] array"))?;
+                let bound =
+                    decode_number_bound(&mut r).ok_or_else(|| bad("numeric bound is not a [number, bool] array"))?;
                 if key == KEY_NUMBER_MIN {
                     refinements.number_lower = Some(bound);
                 } else {
@@ -382,22 +332,11 @@ fn decode_number_bound(r: &mut Reader<'_>) -> Option<(Number, bool)> {
 }
 
 fn len32(len: usize, path: &Path) -> Result<u32, Error> {
-    u32::try_from(len).map_err(|_| {
-        Error::at(
-            path,
-            "too large for msgpack (more than 2^32 elements or bytes)",
-        )
-    })
+    u32::try_from(len).map_err(|_| Error::at(path, "too large for msgpack (more than 2^32 elements or bytes)"))
 }
 
 fn mismatch(ty: &Type, v: &Value, path: &Path) -> Error {
-    Error::at(
-        path,
-        format!(
-            "a value of type {ty} is required, but this is {}",
-            kind_name(v)
-        ),
-    )
+    Error::at(path, format!("a value of type {ty} is required, but this is {}", kind_name(v)))
 }
 
 fn encode_value(w: &mut Writer, v: &Value, ty: &Type, path: &mut Path) -> Result<(), Error> {
@@ -431,11 +370,7 @@ fn encode_value(w: &mut Writer, v: &Value, ty: &Type, path: &mut Path) -> Result
             if items.len() != types.len() {
                 return Err(Error::at(
                     path,
-                    format!(
-                        "a tuple of {} elements is required ({} given)",
-                        types.len(),
-                        items.len()
-                    ),
+                    format!("a tuple of {} elements is required ({} given)", types.len(), items.len()),
                 ));
             }
             encode_sequence(w, items.iter().collect(), |i| &types[i], path)
@@ -483,9 +418,7 @@ fn encode_sequence<'t>(
 ) -> Result<(), Error> {
     w.array_len(len32(items.len(), path)?);
     for (i, item) in items.into_iter().enumerate() {
-        let result = path.within(index_step(i), |path| {
-            encode_value(w, item, type_at(i), path)
-        });
+        let result = path.within(index_step(i), |path| encode_value(w, item, type_at(i), path));
         result?;
     }
     Ok(())
@@ -529,12 +462,7 @@ const UNKNOWN: [u8; 3] = [0xd4, 0x00, 0x00];
 
 /// Writes an unknown with the refinements that apply to `ty` (go-cty can
 /// carry no others); with none, the compact plain form.
-fn encode_unknown(
-    w: &mut Writer,
-    refinements: &Refinements,
-    ty: &Type,
-    path: &Path,
-) -> Result<(), Error> {
+fn encode_unknown(w: &mut Writer, refinements: &Refinements, ty: &Type, path: &Path) -> Result<(), Error> {
     check_consistent(refinements, path)?;
     let mut body = Writer::default();
     let mut entries = 0u32;
@@ -545,28 +473,19 @@ fn encode_unknown(
     }
     // A definitely-null unknown has nothing more to say, and go-cty's
     // refinement builder rejects further refinements of it.
-    let applicable = if refinements.not_null == Some(false) {
-        &Type::Dynamic
-    } else {
-        ty
-    };
+    let applicable = if refinements.not_null == Some(false) { &Type::Dynamic } else { ty };
     match applicable {
         Type::String => {
-            if let Some(prefix) = refinements
-                .string_prefix
-                .as_deref()
-                .filter(|p| !p.is_empty())
-            {
+            if let Some(prefix) = refinements.string_prefix.as_deref().filter(|p| !p.is_empty()) {
                 entries += 1;
                 body.int(KEY_STRING_PREFIX);
                 body.str(truncate_prefix(prefix));
             }
         }
         Type::Number => {
-            for (key, bound) in [
-                (KEY_NUMBER_MIN, &refinements.number_lower),
-                (KEY_NUMBER_MAX, &refinements.number_upper),
-            ] {
+            for (key, bound) in
+                [(KEY_NUMBER_MIN, &refinements.number_lower), (KEY_NUMBER_MAX, &refinements.number_upper)]
+            {
                 if let Some((n, inclusive)) = bound {
                     entries += 1;
                     body.int(key);
@@ -577,10 +496,8 @@ fn encode_unknown(
             }
         }
         t if t.is_collection() => {
-            for (key, bound) in [
-                (KEY_LENGTH_MIN, refinements.length_lower),
-                (KEY_LENGTH_MAX, refinements.length_upper),
-            ] {
+            for (key, bound) in [(KEY_LENGTH_MIN, refinements.length_lower), (KEY_LENGTH_MAX, refinements.length_upper)]
+            {
                 if let Some(n) = bound {
                     entries += 1;
                     body.int(key);
@@ -601,10 +518,7 @@ fn encode_unknown(
     let len = len32(payload.buf.len(), path)?;
     if payload.buf.len() > MAX_REFINEMENTS_LEN {
         // Only huge number bounds can get here; readers would reject it.
-        return Err(Error::at(
-            path,
-            "unknown value refinements too large to encode",
-        ));
+        return Err(Error::at(path, "unknown value refinements too large to encode"));
     }
     w.ext_header(EXT_REFINED_UNKNOWN, len);
     w.raw(&payload.buf);
@@ -614,9 +528,7 @@ fn encode_unknown(
 /// go-cty panics when it decodes bounds that contradict each other, so such
 /// refinements must never reach Terraform.
 fn check_consistent(refinements: &Refinements, path: &Path) -> Result<(), Error> {
-    if let (Some((lower, _)), Some((upper, _))) =
-        (&refinements.number_lower, &refinements.number_upper)
-    {
+    if let (Some((lower, _)), Some((upper, _))) = (&refinements.number_lower, &refinements.number_upper) {
         if lower > upper {
             return Err(Error::at(
                 path,

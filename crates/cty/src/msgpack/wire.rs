@@ -356,14 +356,7 @@ mod tests {
 
     #[test]
     fn reader_rejects_truncation_and_reserved_marker() {
-        for bad in [
-            &[][..],
-            &[0xc1],
-            &[0xa3, b'a'],
-            &[0xcd, 0x01],
-            &[0xdb, 0xff, 0xff, 0xff, 0xff],
-            &[0xd4, 0],
-        ] {
+        for bad in [&[][..], &[0xc1], &[0xa3, b'a'], &[0xcd, 0x01], &[0xdb, 0xff, 0xff, 0xff, 0xff], &[0xd4, 0]] {
             assert!(Reader::new(bad).next().is_err(), "{bad:02x?}");
         }
     }

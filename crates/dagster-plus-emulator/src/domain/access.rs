@@ -15,20 +15,13 @@ pub fn token_covers(state: &State, token_id: i64, deployment: &Deployment) -> bo
     perms.organization_permission_grant.is_some()
         || (deployment.deployment_type == DeploymentType::Branch
             && perms.all_branch_deployments_permission_grant.is_some())
-        || perms
-            .deployment_permission_grants
-            .iter()
-            .any(|g| g.deployment_id == Some(deployment.deployment_id))
+        || perms.deployment_permission_grants.iter().any(|g| g.deployment_id == Some(deployment.deployment_id))
 }
 
 /// Whether the token may create branch deployments (any of them).
 pub fn token_covers_branch_deployments(state: &State, token_id: i64) -> bool {
-    tokens::find(state, token_id)
-        .filter(|t| !t.revoked)
-        .is_some_and(|t| {
-            t.permissions.organization_permission_grant.is_some()
-                || t.permissions
-                    .all_branch_deployments_permission_grant
-                    .is_some()
-        })
+    tokens::find(state, token_id).filter(|t| !t.revoked).is_some_and(|t| {
+        t.permissions.organization_permission_grant.is_some()
+            || t.permissions.all_branch_deployments_permission_grant.is_some()
+    })
 }

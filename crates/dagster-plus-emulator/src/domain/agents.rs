@@ -33,9 +33,7 @@ pub fn record_heartbeat(
     fresh_id: &str,
 ) -> Result<String, DomainError> {
     if report.agent_id.is_none() && report.label.is_none() {
-        return Err(DomainError::InvalidHeartbeat(
-            "a heartbeat needs an agent id or an agent label".into(),
-        ));
+        return Err(DomainError::InvalidHeartbeat("a heartbeat needs an agent id or an agent label".into()));
     }
     let metadata = metadata_entries(&report);
     let existing = state.agents.iter_mut().find(|a| match &report.agent_id {
@@ -46,10 +44,7 @@ pub fn record_heartbeat(
         Some(agent) => agent,
         None => {
             state.agents.push(Agent {
-                id: report
-                    .agent_id
-                    .clone()
-                    .unwrap_or_else(|| fresh_id.to_owned()),
+                id: report.agent_id.clone().unwrap_or_else(|| fresh_id.to_owned()),
                 agent_label: report.label.clone(),
                 status: AgentStatus::Running,
                 last_heartbeat_time: now,
@@ -76,11 +71,7 @@ pub fn record_heartbeat(
 /// heartbeats had timed out. Returns how many there were.
 pub fn stop(state: &mut State, label: &str) -> Result<usize, DomainError> {
     let mut stopped = 0;
-    for agent in state
-        .agents
-        .iter_mut()
-        .filter(|a| a.agent_label.as_deref() == Some(label))
-    {
+    for agent in state.agents.iter_mut().filter(|a| a.agent_label.as_deref() == Some(label)) {
         agent.status = AgentStatus::NotRunning;
         stopped += 1;
     }
@@ -92,10 +83,7 @@ pub fn stop(state: &mut State, label: &str) -> Result<usize, DomainError> {
 
 /// Agents silent for longer than `timeout_s` that are still `RUNNING`.
 pub fn has_expired(state: &State, now: f64, timeout_s: f64) -> bool {
-    state
-        .agents
-        .iter()
-        .any(|a| a.status == AgentStatus::Running && now - a.last_heartbeat_time > timeout_s)
+    state.agents.iter().any(|a| a.status == AgentStatus::Running && now - a.last_heartbeat_time > timeout_s)
 }
 
 pub fn expire(state: &mut State, now: f64, timeout_s: f64) {
@@ -131,9 +119,7 @@ fn metadata_entries(report: &HeartbeatReport) -> Vec<AgentMetadataEntry> {
     if let Some(agent_type) = &report.agent_type {
         entries.push(AgentMetadataEntry {
             key: "type".into(),
-            value: Some(pyjson::dumps(&serde_json::Value::String(
-                agent_type.clone(),
-            ))),
+            value: Some(pyjson::dumps(&serde_json::Value::String(agent_type.clone()))),
         });
     }
     let queues: Vec<serde_json::Value> = report
@@ -172,18 +158,9 @@ mod tests {
         assert_eq!(state.agents.len(), 1);
         let agent = &state.agents[0];
         assert_eq!(agent.last_heartbeat_time, 20.0);
-        let value = |k: &str| {
-            agent
-                .metadata
-                .iter()
-                .find(|m| m.key == k)
-                .and_then(|m| m.value.clone())
-        };
+        let value = |k: &str| agent.metadata.iter().find(|m| m.key == k).and_then(|m| m.value.clone());
         assert_eq!(value("version").as_deref(), Some("\"1.13.27\""));
-        assert_eq!(
-            value("queues").as_deref(),
-            Some("[\"default queue\", \"special\"]")
-        );
+        assert_eq!(value("queues").as_deref(), Some("[\"default queue\", \"special\"]"));
         assert_eq!(value("type").as_deref(), Some("\"K8sUserCodeLauncher\""));
 
         assert!(!has_expired(&state, 25.0, 10.0));

@@ -3,8 +3,8 @@
 
 use super::{deployments, naming, DomainError};
 use crate::model::{
-    BranchInfo, Commit, Deployment, DeploymentAgentType, DeploymentStatus, DeploymentType,
-    PullRequestStatus, SnapshotBaseDeploymentCondition, State,
+    BranchInfo, Commit, Deployment, DeploymentAgentType, DeploymentStatus, DeploymentType, PullRequestStatus,
+    SnapshotBaseDeploymentCondition, State,
 };
 
 /// The arguments of `createOrUpdateBranchDeployment`. `None` means "not sent"
@@ -26,14 +26,10 @@ pub struct BranchUpsert {
 /// Creates or updates the branch deployment of (repo, branch) and returns its id.
 pub fn create_or_update(state: &mut State, input: BranchUpsert) -> Result<i64, DomainError> {
     if input.repo_name.trim().is_empty() || input.branch_name.trim().is_empty() {
-        return Err(DomainError::InvalidBranchData(
-            "repoName and branchName must be non-empty".into(),
-        ));
+        return Err(DomainError::InvalidBranchData("repoName and branchName must be non-empty".into()));
     }
     if input.commit.commit_hash.trim().is_empty() {
-        return Err(DomainError::InvalidBranchData(
-            "commit.commitHash must be non-empty".into(),
-        ));
+        return Err(DomainError::InvalidBranchData("commit.commitHash must be non-empty".into()));
     }
     let parent = match &input.base_deployment_name {
         Some(name) => Some(base_deployment(state, name)?),
@@ -66,9 +62,7 @@ fn create(
     input: BranchUpsert,
     parent: Option<(i64, DeploymentAgentType)>,
 ) -> Result<i64, DomainError> {
-    let parent = parent.or_else(|| {
-        deployments::default_deployment(state).map(|d| (d.deployment_id, d.agent_type))
-    });
+    let parent = parent.or_else(|| deployments::default_deployment(state).map(|d| (d.deployment_id, d.agent_type)));
     let mut name = naming::branch_deployment_name(&input.repo_name, &input.branch_name);
     if deployments::by_name(state, &name).is_some() {
         name = naming::branch_deployment_name_long(&input.repo_name, &input.branch_name);
@@ -103,10 +97,7 @@ fn update(info: &mut BranchInfo, input: BranchUpsert, parent_id: Option<i64>) {
     keep_or_set(&mut info.pull_request_url, input.pull_request_url);
     keep_or_set(&mut info.pull_request_status, input.pull_request_status);
     keep_or_set(&mut info.pull_request_number, input.pull_request_number);
-    keep_or_set(
-        &mut info.snapshot_base_condition,
-        input.snapshot_base_condition,
-    );
+    keep_or_set(&mut info.snapshot_base_condition, input.snapshot_base_condition);
     keep_or_set(&mut info.parent_deployment_id, parent_id);
     // Re-sending the latest commit (e.g. only to close the PR) refreshes it
     // instead of growing the history.
@@ -127,18 +118,13 @@ fn base_deployment(state: &State, name: &str) -> Result<(i64, DeploymentAgentTyp
 }
 
 fn find_index(state: &State, repo_name: &str, branch_name: &str) -> Option<usize> {
-    state.deployments.iter().position(|d| {
-        d.branch
-            .as_ref()
-            .is_some_and(|b| b.repo_name == repo_name && b.branch_name == branch_name)
-    })
+    state
+        .deployments
+        .iter()
+        .position(|d| d.branch.as_ref().is_some_and(|b| b.repo_name == repo_name && b.branch_name == branch_name))
 }
 
-pub fn by_repo_and_branch<'a>(
-    state: &'a State,
-    repo_name: &str,
-    branch_name: &str,
-) -> Option<&'a Deployment> {
+pub fn by_repo_and_branch<'a>(state: &'a State, repo_name: &str, branch_name: &str) -> Option<&'a Deployment> {
     find_index(state, repo_name, branch_name).map(|i| &state.deployments[i])
 }
 
@@ -160,24 +146,16 @@ pub fn list(state: &State, limit: usize, status: Option<PullRequestStatus>) -> V
 
 /// Starts deleting a deployment: it stays visible as `PENDING_DELETION` until
 /// `completes_at`. Deleting it again changes nothing, so retries succeed.
-pub fn request_deletion(
-    state: &mut State,
-    deployment_id: i64,
-    completes_at: f64,
-) -> Result<Deployment, DomainError> {
-    let target = deployments::by_id(state, deployment_id)
-        .ok_or(DomainError::DeploymentIdNotFound(deployment_id))?;
+pub fn request_deletion(state: &mut State, deployment_id: i64, completes_at: f64) -> Result<Deployment, DomainError> {
+    let target = deployments::by_id(state, deployment_id).ok_or(DomainError::DeploymentIdNotFound(deployment_id))?;
     if target.deployment_status == DeploymentStatus::PendingDeletion {
         return Ok(target.clone());
     }
     if target.deployment_type == DeploymentType::Production {
-        let other_full = deployments::full_deployments(state).any(|d| {
-            d.deployment_id != deployment_id && d.deployment_status == DeploymentStatus::Active
-        });
+        let other_full = deployments::full_deployments(state)
+            .any(|d| d.deployment_id != deployment_id && d.deployment_status == DeploymentStatus::Active);
         if !other_full {
-            return Err(DomainError::DeleteFinalDeployment(
-                target.deployment_name.clone(),
-            ));
+            return Err(DomainError::DeleteFinalDeployment(target.deployment_name.clone()));
         }
     }
     let target = state
@@ -192,10 +170,7 @@ pub fn request_deletion(
 }
 
 pub fn has_due_deletions(state: &State, now: f64) -> bool {
-    state
-        .deployments
-        .iter()
-        .any(|d| d.deletion_completes_at.is_some_and(|t| t <= now))
+    state.deployments.iter().any(|d| d.deletion_completes_at.is_some_and(|t| t <= now))
 }
 
 /// Removes the deployments whose deletion is due.
@@ -219,10 +194,7 @@ fn remove_deployment(state: &mut State, id: i64) {
         tracing::info!(deployment = %gone.deployment_name, id, "deployment deleted");
     }
     for token in &mut state.agent_tokens {
-        token
-            .permissions
-            .deployment_permission_grants
-            .retain(|g| g.deployment_id != Some(id));
+        token.permissions.deployment_permission_grants.retain(|g| g.deployment_id != Some(id));
     }
 }
 
@@ -264,21 +236,14 @@ mod tests {
         again.pull_request_number = None;
         again.pull_request_status = Some(PullRequestStatus::Closed);
         assert_eq!(create_or_update(&mut state, again).unwrap(), id);
-        let info = deployments::by_id(&state, id)
-            .and_then(|d| d.branch.clone())
-            .unwrap();
+        let info = deployments::by_id(&state, id).and_then(|d| d.branch.clone()).unwrap();
         assert_eq!(info.commits.len(), 2);
-        assert_eq!(
-            info.pull_request_number.as_deref(),
-            Some("17"),
-            "null keeps"
-        );
+        assert_eq!(info.pull_request_number.as_deref(), Some("17"), "null keeps");
         assert_eq!(info.pull_request_status, Some(PullRequestStatus::Closed));
         assert_eq!(info.parent_deployment_id, Some(1), "defaults to prod");
         // The same commit again refreshes instead of appending.
         create_or_update(&mut state, upsert("feature/x", "b")).unwrap();
-        let commits =
-            deployments::by_id(&state, id).and_then(|d| d.branch.as_ref().map(|b| b.commits.len()));
+        let commits = deployments::by_id(&state, id).and_then(|d| d.branch.as_ref().map(|b| b.commits.len()));
         assert_eq!(commits, Some(2));
 
         // That upsert re-opened the pull request.
@@ -293,20 +258,12 @@ mod tests {
         let mut state = State::new("acme");
         let mut bad = upsert("b", "a");
         bad.base_deployment_name = Some("nope".into());
-        assert_eq!(
-            create_or_update(&mut state, bad),
-            Err(DomainError::DeploymentNameNotFound("nope".into()))
-        );
+        assert_eq!(create_or_update(&mut state, bad), Err(DomainError::DeploymentNameNotFound("nope".into())));
         let id = create_or_update(&mut state, upsert("b", "a")).unwrap();
-        let name = deployments::by_id(&state, id)
-            .map(|d| d.deployment_name.clone())
-            .unwrap();
+        let name = deployments::by_id(&state, id).map(|d| d.deployment_name.clone()).unwrap();
         let mut on_branch = upsert("c", "a");
         on_branch.base_deployment_name = Some(name);
-        assert!(matches!(
-            create_or_update(&mut state, on_branch),
-            Err(DomainError::InvalidBaseDeployment(_))
-        ));
+        assert!(matches!(create_or_update(&mut state, on_branch), Err(DomainError::InvalidBaseDeployment(_))));
         assert_eq!(state.deployments.len(), 2);
     }
 
@@ -320,14 +277,8 @@ mod tests {
         assert!(has_due_deletions(&state, 10.0));
         complete_due_deletions(&mut state, 10.0);
         assert!(deployments::by_id(&state, id).is_none());
-        assert_eq!(
-            request_deletion(&mut state, 1, 1.0).err(),
-            Some(DomainError::DeleteFinalDeployment("prod".into()))
-        );
-        assert_eq!(
-            request_deletion(&mut state, 99, 1.0).err(),
-            Some(DomainError::DeploymentIdNotFound(99))
-        );
+        assert_eq!(request_deletion(&mut state, 1, 1.0).err(), Some(DomainError::DeleteFinalDeployment("prod".into())));
+        assert_eq!(request_deletion(&mut state, 99, 1.0).err(), Some(DomainError::DeploymentIdNotFound(99)));
     }
 
     #[test]

@@ -19,10 +19,7 @@ pub fn by_id(state: &State, id: i64) -> Option<&Deployment> {
 }
 
 pub fn full_deployments(state: &State) -> impl Iterator<Item = &Deployment> {
-    state
-        .deployments
-        .iter()
-        .filter(|d| d.deployment_type == DeploymentType::Production)
+    state.deployments.iter().filter(|d| d.deployment_type == DeploymentType::Production)
 }
 
 /// The deployment an unscoped request acts on: `prod`, or the oldest full
@@ -40,50 +37,33 @@ pub fn add_full_deployment(state: &mut State, name: &str) -> Result<i64, DomainE
     Ok(state.push_full_deployment(name))
 }
 
-pub fn set_agent_type(
-    state: &mut State,
-    id: i64,
-    agent_type: DeploymentAgentType,
-) -> Result<(), DomainError> {
+pub fn set_agent_type(state: &mut State, id: i64, agent_type: DeploymentAgentType) -> Result<(), DomainError> {
     by_id_mut(state, id)?.agent_type = agent_type;
     Ok(())
 }
 
 /// Replaces the deployment's settings document.
-pub fn set_settings(
-    state: &mut State,
-    id: i64,
-    settings: serde_json::Value,
-) -> Result<serde_json::Value, DomainError> {
+pub fn set_settings(state: &mut State, id: i64, settings: serde_json::Value) -> Result<serde_json::Value, DomainError> {
     let deployment = by_id_mut(state, id)?;
     deployment.settings = settings;
     Ok(deployment.settings.clone())
 }
 
 fn by_id_mut(state: &mut State, id: i64) -> Result<&mut Deployment, DomainError> {
-    state
-        .deployments
-        .iter_mut()
-        .find(|d| d.deployment_id == id)
-        .ok_or(DomainError::DeploymentIdNotFound(id))
+    state.deployments.iter_mut().find(|d| d.deployment_id == id).ok_or(DomainError::DeploymentIdNotFound(id))
 }
 
 /// Names become URL path segments (`/{deployment}/graphql`), so keep them to a
 /// safe alphabet and away from the organization name, which `dg` uses as the
 /// same path segment.
 fn validate_name(state: &State, name: &str) -> Result<(), DomainError> {
-    let invalid = |reason| DomainError::InvalidDeploymentName {
-        name: name.to_owned(),
-        reason,
-    };
+    let invalid = |reason| DomainError::InvalidDeploymentName { name: name.to_owned(), reason };
     if name.is_empty() || name.len() > 63 {
         return Err(invalid("must be 1 to 63 characters long"));
     }
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     if !name.chars().all(allowed) {
-        return Err(invalid(
-            "only lowercase letters, digits, '-' and '_' are allowed",
-        ));
+        return Err(invalid("only lowercase letters, digits, '-' and '_' are allowed"));
     }
     if RESERVED_NAMES.contains(&name) {
         return Err(invalid("the name is reserved by the emulator"));
@@ -104,10 +84,7 @@ mod tests {
         let prod = default_deployment(&state).map(|d| d.deployment_id);
         assert_eq!(prod, Some(1));
         assert_eq!(add_full_deployment(&mut state, "staging"), Ok(2));
-        assert_eq!(
-            add_full_deployment(&mut state, "staging"),
-            Err(DomainError::DuplicateDeployment("staging".into()))
-        );
+        assert_eq!(add_full_deployment(&mut state, "staging"), Err(DomainError::DuplicateDeployment("staging".into())));
         assert!(add_full_deployment(&mut state, "Bad/Name").is_err());
         assert!(add_full_deployment(&mut state, "acme").is_err());
         assert_eq!(full_deployments(&state).count(), 2);

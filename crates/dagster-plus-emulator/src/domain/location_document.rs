@@ -23,15 +23,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "pex_bundle",
     "defs_state_info",
 ];
-const GIT_KEYS: &[&str] = &[
-    "commit_hash",
-    "url",
-    "provider",
-    "repo_owner",
-    "repo_name",
-    "base_branch",
-    "defs_base_path",
-];
+const GIT_KEYS: &[&str] =
+    &["commit_hash", "url", "provider", "repo_owner", "repo_name", "base_branch", "defs_base_path"];
 const PEX_KEYS: &[&str] = &["pex_tag", "python_version"];
 const MAX_NAME_LEN: usize = 200;
 
@@ -67,17 +60,12 @@ pub fn parse_locations(doc: &Value, req: Requirements) -> Result<Vec<ParsedLocat
         )]);
     };
     for key in map.keys().filter(|k| k.as_str() != "locations") {
-        errors.push(format!(
-            "Received unexpected config entry \"{key}\" at the root."
-        ));
+        errors.push(format!("Received unexpected config entry \"{key}\" at the root."));
     }
     let entries = match map.get("locations") {
         Some(Value::Array(items)) => items.as_slice(),
         Some(other) => {
-            errors.push(format!(
-                "Value at path root:locations must be a list, got {}.",
-                describe(other)
-            ));
+            errors.push(format!("Value at path root:locations must be a list, got {}.", describe(other)));
             &[]
         }
         None => {
@@ -102,17 +90,9 @@ pub fn parse_locations(doc: &Value, req: Requirements) -> Result<Vec<ParsedLocat
     }
 }
 
-fn parse_into(
-    doc: &Value,
-    req: Requirements,
-    path: &str,
-    errors: &mut Vec<String>,
-) -> Option<ParsedLocation> {
+fn parse_into(doc: &Value, req: Requirements, path: &str, errors: &mut Vec<String>) -> Option<ParsedLocation> {
     let Some(map) = doc.as_object() else {
-        errors.push(format!(
-            "Invalid location at path {path}: expected a map, got {}.",
-            describe(doc)
-        ));
+        errors.push(format!("Invalid location at path {path}: expected a map, got {}.", describe(doc)));
         return None;
     };
     let before = errors.len();
@@ -131,10 +111,7 @@ fn parse_into(
             name
         }
         None => {
-            errors.push(format!(
-                "Missing required config entry \"location_name\" at {}.",
-                at(path)
-            ));
+            errors.push(format!("Missing required config entry \"location_name\" at {}.", at(path)));
             String::new()
         }
     };
@@ -143,29 +120,20 @@ fn parse_into(
         None => Value::Object(Map::new()),
         Some(v @ Value::Object(_)) => v.clone(),
         Some(other) => {
-            errors.push(format!(
-                "Value at path {path}:container_context must be a map, got {}.",
-                describe(other)
-            ));
+            errors.push(format!("Value at path {path}:container_context must be a map, got {}.", describe(other)));
             Value::Object(Map::new())
         }
     };
     let git = git(present(map, "git"), path, errors);
     let pex_metadata = pex(present(map, "pex_metadata"), path, errors);
     if let Some(v) = present(map, "pex_bundle").filter(|v| !v.is_boolean()) {
-        errors.push(format!(
-            "Value at path {path}:pex_bundle must be a boolean, got {}.",
-            describe(v)
-        ));
+        errors.push(format!("Value at path {path}:pex_bundle must be a boolean, got {}.", describe(v)));
     }
     let defs_state_info = match present(map, "defs_state_info") {
         None => None,
         Some(v @ Value::Object(_)) => Some(v.clone()),
         Some(other) => {
-            errors.push(format!(
-                "Value at path {path}:defs_state_info must be a map, got {}.",
-                describe(other)
-            ));
+            errors.push(format!("Value at path {path}:defs_state_info must be a map, got {}.", describe(other)));
             None
         }
     };
@@ -208,18 +176,11 @@ fn code_source(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> O
     let map = match value {
         Some(Value::Object(map)) => map,
         None | Some(Value::Null) => {
-            errors.push(format!(
-                "Missing required config entry \"code_source\" at {}. {}",
-                at(path),
-                EXACTLY_ONE
-            ));
+            errors.push(format!("Missing required config entry \"code_source\" at {}. {}", at(path), EXACTLY_ONE));
             return None;
         }
         Some(other) => {
-            errors.push(format!(
-                "Value at path {path}:code_source must be a map, got {}.",
-                describe(other)
-            ));
+            errors.push(format!("Value at path {path}:code_source must be a map, got {}.", describe(other)));
             return None;
         }
     };
@@ -235,11 +196,7 @@ fn code_source(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> O
     }
     if given.len() != 1 {
         let names: Vec<&str> = given.iter().map(|s| s.kind.key()).collect();
-        let got = if names.is_empty() {
-            "none".to_owned()
-        } else {
-            names.join(", ")
-        };
+        let got = if names.is_empty() { "none".to_owned() } else { names.join(", ") };
         errors.push(format!("{EXACTLY_ONE} Got: {got}."));
         return None;
     }
@@ -254,10 +211,7 @@ fn git(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> Option<Gi
         None => return None,
         Some(Value::Object(map)) => map,
         Some(other) => {
-            errors.push(format!(
-                "Value at path {path}:git must be a map, got {}.",
-                describe(other)
-            ));
+            errors.push(format!("Value at path {path}:git must be a map, got {}.", describe(other)));
             return None;
         }
     };
@@ -282,10 +236,7 @@ fn pex(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> Option<Pe
         None => return None,
         Some(Value::Object(map)) => map,
         Some(other) => {
-            errors.push(format!(
-                "Value at path {path}:pex_metadata must be a map, got {}.",
-                describe(other)
-            ));
+            errors.push(format!("Value at path {path}:pex_metadata must be a map, got {}.", describe(other)));
             return None;
         }
     };
@@ -294,34 +245,21 @@ fn pex(value: Option<&Value>, path: &str, errors: &mut Vec<String>) -> Option<Pe
     let pex_tag = string_field(map, "pex_tag", &sub, errors);
     let python_version = string_field(map, "python_version", &sub, errors);
     match pex_tag {
-        Some(pex_tag) => Some(PexMetadata {
-            pex_tag,
-            python_version,
-        }),
+        Some(pex_tag) => Some(PexMetadata { pex_tag, python_version }),
         None => {
-            errors.push(format!(
-                "Missing required config entry \"pex_tag\" at path {sub}."
-            ));
+            errors.push(format!("Missing required config entry \"pex_tag\" at path {sub}."));
             None
         }
     }
 }
 
 /// A string value, or `None` when absent or null (clients send explicit nulls).
-fn string_field(
-    map: &Map<String, Value>,
-    key: &str,
-    path: &str,
-    errors: &mut Vec<String>,
-) -> Option<String> {
+fn string_field(map: &Map<String, Value>, key: &str, path: &str, errors: &mut Vec<String>) -> Option<String> {
     match present(map, key) {
         None => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
-            errors.push(format!(
-                "Value at path {path}:{key} must be a string, got {}.",
-                describe(other)
-            ));
+            errors.push(format!("Value at path {path}:{key} must be a string, got {}.", describe(other)));
             None
         }
     }
@@ -331,17 +269,9 @@ fn present<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.get(key).filter(|v| !v.is_null())
 }
 
-fn unexpected_keys(
-    map: &Map<String, Value>,
-    allowed: &[&str],
-    path: &str,
-    errors: &mut Vec<String>,
-) {
+fn unexpected_keys(map: &Map<String, Value>, allowed: &[&str], path: &str, errors: &mut Vec<String>) {
     for key in map.keys().filter(|k| !allowed.contains(&k.as_str())) {
-        errors.push(format!(
-            "Received unexpected config entry \"{key}\" at {}.",
-            at(path)
-        ));
+        errors.push(format!("Received unexpected config entry \"{key}\" at {}.", at(path)));
     }
 }
 
@@ -369,9 +299,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const HYBRID: Requirements = Requirements {
-        image_or_pex: false,
-    };
+    const HYBRID: Requirements = Requirements { image_or_pex: false };
 
     #[test]
     fn accepts_the_captured_documents() {
@@ -384,12 +312,10 @@ mod tests {
         assert_eq!(parsed.name, "bd_location");
         assert_eq!(parsed.spec.code_source.kind, CodeSourceKind::ModuleName);
         assert_eq!(parsed.spec.agent_queue.as_deref(), Some("branch-queue"));
-        assert_eq!(
-            parsed.spec.git.and_then(|g| g.commit_hash).as_deref(),
-            Some("fileabc")
-        );
+        assert_eq!(parsed.spec.git.and_then(|g| g.commit_hash).as_deref(), Some("fileabc"));
 
-        let autoload = json!({"location_name": "loc_d", "code_source": {"autoload_defs_module_name": "my_proj.defs"}, "git": {}});
+        let autoload =
+            json!({"location_name": "loc_d", "code_source": {"autoload_defs_module_name": "my_proj.defs"}, "git": {}});
         let parsed = parse_location(&autoload, HYBRID).unwrap();
         assert_eq!(parsed.spec.git, None);
         assert_eq!(parsed.spec.image, None);
@@ -400,14 +326,7 @@ mod tests {
             "git": {"provider": "github", "repo_owner": "acme", "repo_name": "data-platform"}}]});
         let parsed = parse_locations(&deploy, HYBRID).unwrap();
         assert_eq!(parsed.len(), 1);
-        assert_eq!(
-            parsed[0]
-                .spec
-                .git
-                .as_ref()
-                .and_then(|g| g.repo_owner.as_deref()),
-            Some("acme")
-        );
+        assert_eq!(parsed[0].spec.git.as_ref().and_then(|g| g.repo_owner.as_deref()), Some("acme"));
     }
 
     #[test]
@@ -418,10 +337,7 @@ mod tests {
         assert!(text.contains("unexpected config entry \"bogus\""), "{text}");
         assert!(text.contains("root:image must be a string"), "{text}");
         assert!(text.contains("\"location_name\""), "{text}");
-        assert!(
-            text.contains("exactly one of") && text.contains("python_file, package_name"),
-            "{text}"
-        );
+        assert!(text.contains("exactly one of") && text.contains("python_file, package_name"), "{text}");
 
         let no_source = json!({"location_name": "x", "image": "i"});
         assert!(parse_location(&no_source, HYBRID).unwrap_err()[0].contains("code_source"));
@@ -429,17 +345,14 @@ mod tests {
         let no_image = json!({"location_name": "x", "code_source": {"package_name": "p"}});
         let serverless = Requirements { image_or_pex: true };
         assert!(parse_location(&no_image, serverless).unwrap_err()[0].contains("no image"));
-        let with_pex = json!({"location_name": "x", "code_source": {"package_name": "p"}, "pex_metadata": {"pex_tag": "t"}});
+        let with_pex =
+            json!({"location_name": "x", "code_source": {"package_name": "p"}, "pex_metadata": {"pex_tag": "t"}});
         assert!(parse_location(&with_pex, serverless).is_ok());
 
         let dup = json!({"locations": [
             {"location_name": "a", "code_source": {"package_name": "p"}},
             {"location_name": "a", "code_source": {"package_name": "p"}}]});
         assert!(parse_locations(&dup, HYBRID).unwrap_err()[0].contains("Duplicate"));
-        assert!(parse_location(
-            &json!({"location_name": "a b", "code_source": {"package_name": "p"}}),
-            HYBRID
-        )
-        .is_err());
+        assert!(parse_location(&json!({"location_name": "a b", "code_source": {"package_name": "p"}}), HYBRID).is_err());
     }
 }

@@ -8,9 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::location_document::ParsedLocation;
 use super::{glob, DomainError};
-use crate::model::{
-    CodeLocation, Deployment, LocationLoad, LocationSpec, RepositoryLocationLoadStatus, State,
-};
+use crate::model::{CodeLocation, Deployment, LocationLoad, LocationSpec, RepositoryLocationLoadStatus, State};
 
 /// When a location being (re)deployed finishes loading, and how.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,10 +31,7 @@ pub fn plan_load(
         )),
         _ => None,
     };
-    LoadPlan {
-        ready_at: now + delay_s,
-        error,
-    }
+    LoadPlan { ready_at: now + delay_s, error }
 }
 
 /// Adds or replaces a location; it starts loading again either way, as a
@@ -49,16 +44,9 @@ pub fn upsert(
     plan: LoadPlan,
 ) -> Result<CodeLocation, DomainError> {
     let deployment = deployment_mut(state, deployment_id)?;
-    let load = LocationLoad {
-        status: RepositoryLocationLoadStatus::Loading,
-        ready_at: plan.ready_at,
-        error: plan.error,
-    };
-    let location = match deployment
-        .locations
-        .iter_mut()
-        .find(|l| l.location_name == parsed.name)
-    {
+    let load =
+        LocationLoad { status: RepositoryLocationLoadStatus::Loading, ready_at: plan.ready_at, error: plan.error };
+    let location = match deployment.locations.iter_mut().find(|l| l.location_name == parsed.name) {
         Some(existing) => {
             existing.spec = parsed.spec;
             existing.updated_at = now;
@@ -67,13 +55,8 @@ pub fn upsert(
             existing.clone()
         }
         None => {
-            let location = CodeLocation {
-                location_name: parsed.name,
-                spec: parsed.spec,
-                updated_at: now,
-                revision: 1,
-                load,
-            };
+            let location =
+                CodeLocation { location_name: parsed.name, spec: parsed.spec, updated_at: now, revision: 1, load };
             deployment.locations.push(location.clone());
             location
         }
@@ -103,9 +86,7 @@ pub fn reconcile(
     plan: impl Fn(&ParsedLocation) -> LoadPlan,
 ) -> Result<Vec<CodeLocation>, DomainError> {
     let deployment = deployment_mut(state, deployment_id)?;
-    deployment
-        .locations
-        .retain(|l| parsed.iter().any(|p| p.name == l.location_name));
+    deployment.locations.retain(|l| parsed.iter().any(|p| p.name == l.location_name));
     deploy(state, deployment_id, parsed, now, plan, true)
 }
 
@@ -183,15 +164,8 @@ pub fn as_document(location: &CodeLocation) -> Value {
     put("executable_path", &spec.executable_path);
     put("attribute", &spec.attribute);
     put("agent_queue", &spec.agent_queue);
-    doc.insert(
-        "code_source".into(),
-        json!({ spec.code_source.kind.key(): spec.code_source.value }),
-    );
-    if spec
-        .container_context
-        .as_object()
-        .is_some_and(|m| !m.is_empty())
-    {
+    doc.insert("code_source".into(), json!({ spec.code_source.kind.key(): spec.code_source.value }));
+    if spec.container_context.as_object().is_some_and(|m| !m.is_empty()) {
         doc.insert("container_context".into(), spec.container_context.clone());
     }
     if let Some(git) = &spec.git {
@@ -204,27 +178,18 @@ pub fn as_document(location: &CodeLocation) -> Value {
             ("base_branch", &git.base_branch),
             ("defs_base_path", &git.defs_base_path),
         ];
-        let git_doc: Map<String, Value> = fields
-            .into_iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), json!(v))))
-            .collect();
+        let git_doc: Map<String, Value> =
+            fields.into_iter().filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), json!(v)))).collect();
         doc.insert("git".into(), Value::Object(git_doc));
     }
     if let Some(pex) = &spec.pex_metadata {
-        doc.insert(
-            "pex_metadata".into(),
-            json!({ "pex_tag": pex.pex_tag, "python_version": pex.python_version }),
-        );
+        doc.insert("pex_metadata".into(), json!({ "pex_tag": pex.pex_tag, "python_version": pex.python_version }));
     }
     Value::Object(doc)
 }
 
 fn deployment_mut(state: &mut State, id: i64) -> Result<&mut Deployment, DomainError> {
-    state
-        .deployments
-        .iter_mut()
-        .find(|d| d.deployment_id == id)
-        .ok_or(DomainError::DeploymentIdNotFound(id))
+    state.deployments.iter_mut().find(|d| d.deployment_id == id).ok_or(DomainError::DeploymentIdNotFound(id))
 }
 
 #[cfg(test)]
@@ -235,9 +200,7 @@ mod tests {
     fn parsed(name: &str, image: &str) -> ParsedLocation {
         parse_location(
             &json!({"location_name": name, "image": image, "code_source": {"package_name": "p"}, "git": {}}),
-            Requirements {
-                image_or_pex: false,
-            },
+            Requirements { image_or_pex: false },
         )
         .unwrap()
     }
@@ -251,25 +214,17 @@ mod tests {
         upsert(&mut state, 1, ok, 10.0, plan).unwrap();
         let bad = parsed("b", "img/b:broken");
         let plan = plan_load("b", &bad.spec, 10.0, 0.5, Some("*:broken"));
-        assert!(plan
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("img/b:broken")));
+        assert!(plan.error.as_deref().is_some_and(|e| e.contains("img/b:broken")));
         upsert(&mut state, 1, bad, 10.0, plan).unwrap();
 
         assert!(!has_due_loads(&state, 10.4));
         assert!(has_due_loads(&state, 10.5));
         complete_due_loads(&mut state, 10.5);
         let locations = &state.deployments[0].locations;
-        assert!(locations
-            .iter()
-            .all(|l| l.load.status == RepositoryLocationLoadStatus::Loaded));
+        assert!(locations.iter().all(|l| l.load.status == RepositoryLocationLoadStatus::Loaded));
         assert!(locations[1].load.error.is_some());
 
-        assert_eq!(
-            delete(&mut state, 1, "zzz"),
-            Err(DomainError::LocationNotFound("zzz".into()))
-        );
+        assert_eq!(delete(&mut state, 1, "zzz"), Err(DomainError::LocationNotFound("zzz".into())));
         delete(&mut state, 1, "a").unwrap();
         assert_eq!(state.deployments[0].locations.len(), 1);
     }
@@ -278,41 +233,17 @@ mod tests {
     fn reconcile_replaces_the_set_and_keeps_unchanged_entries() {
         let mut state = State::new("acme");
         let instant = |p: &ParsedLocation| plan_load(&p.name, &p.spec, 1.0, 0.0, None);
-        upsert(
-            &mut state,
-            1,
-            parsed("a", "i:1"),
-            1.0,
-            instant(&parsed("a", "i:1")),
-        )
-        .unwrap();
-        upsert(
-            &mut state,
-            1,
-            parsed("b", "i:1"),
-            1.0,
-            instant(&parsed("b", "i:1")),
-        )
-        .unwrap();
+        upsert(&mut state, 1, parsed("a", "i:1"), 1.0, instant(&parsed("a", "i:1"))).unwrap();
+        upsert(&mut state, 1, parsed("b", "i:1"), 1.0, instant(&parsed("b", "i:1"))).unwrap();
         complete_due_loads(&mut state, 1.0);
-        let out = reconcile(
-            &mut state,
-            1,
-            vec![parsed("a", "i:1"), parsed("c", "i:1")],
-            2.0,
-            instant,
-        )
-        .unwrap();
+        let out = reconcile(&mut state, 1, vec![parsed("a", "i:1"), parsed("c", "i:1")], 2.0, instant).unwrap();
         let names: Vec<&str> = out.iter().map(|l| l.location_name.as_str()).collect();
         assert_eq!(names, ["a", "c"]);
         let a = &state.deployments[0].locations[0];
         assert_eq!(a.revision, 1, "unchanged location is not redeployed");
         assert_eq!(a.load.status, RepositoryLocationLoadStatus::Loaded);
         assert_eq!(state.deployments[0].locations.len(), 2);
-        assert_eq!(
-            reconcile(&mut state, 99, vec![], 2.0, instant).err(),
-            Some(DomainError::DeploymentIdNotFound(99))
-        );
+        assert_eq!(reconcile(&mut state, 99, vec![], 2.0, instant).err(), Some(DomainError::DeploymentIdNotFound(99)));
     }
 
     #[test]

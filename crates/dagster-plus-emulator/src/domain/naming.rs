@@ -66,9 +66,7 @@ mod tests {
         assert!(branch_deployment_name("r", "__//").starts_with("branch-"));
         let long = branch_deployment_name("r", &"Very-Long_Branch.Name/".repeat(10));
         assert!(long.len() <= 63 && !long.contains("--"), "{long}");
-        assert!(long
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+        assert!(long.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
         assert_eq!(branch_deployment_name_long("r", "b").len(), "b-".len() + 16);
     }
 }

@@ -19,20 +19,12 @@ pub fn find(state: &State, id: i64) -> Option<&AgentToken> {
 
 /// The non-revoked token with this secret value, used for authentication.
 pub fn find_live_by_value<'a>(state: &'a State, value: &str) -> Option<&'a AgentToken> {
-    state
-        .agent_tokens
-        .iter()
-        .find(|t| !t.revoked && t.token == value)
+    state.agent_tokens.iter().find(|t| !t.revoked && t.token == value)
 }
 
 /// Mints a token; like Dagster+, every new token starts with an
 /// ORGANIZATION-scoped AGENT grant.
-pub fn create(
-    state: &mut State,
-    description: Option<String>,
-    now: f64,
-    secret_hex: &str,
-) -> AgentToken {
+pub fn create(state: &mut State, description: Option<String>, now: f64, secret_hex: &str) -> AgentToken {
     let id = state.next_token_id;
     state.next_token_id += 1;
     let org_grant = Grant {
@@ -68,11 +60,7 @@ pub fn revoke(state: &mut State, id: i64, now: f64) -> Result<AgentToken, Domain
     Ok(token.clone())
 }
 
-pub fn edit_description(
-    state: &mut State,
-    id: i64,
-    description: Option<String>,
-) -> Result<AgentToken, DomainError> {
+pub fn edit_description(state: &mut State, id: i64, description: Option<String>) -> Result<AgentToken, DomainError> {
     let token = find_mut(state, id)?;
     token.description = description;
     Ok(token.clone())
@@ -85,9 +73,7 @@ pub fn set_permission(
     grant: PermissionGrant,
 ) -> Result<AgentToken, DomainError> {
     if grant != PermissionGrant::Agent {
-        return Err(DomainError::InvalidPermission(format!(
-            "agent tokens only accept the AGENT grant, got {grant:?}"
-        )));
+        return Err(DomainError::InvalidPermission(format!("agent tokens only accept the AGENT grant, got {grant:?}")));
     }
     let deployment_id = normalized_deployment(change.deployment_id);
     live_token(state, change.token_id)?;
@@ -97,14 +83,9 @@ pub fn set_permission(
     let perms = &mut token.permissions;
     let slot = match change.scope {
         PermissionDeploymentScope::Organization => &mut perms.organization_permission_grant,
-        PermissionDeploymentScope::AllBranchDeployments => {
-            &mut perms.all_branch_deployments_permission_grant
-        }
+        PermissionDeploymentScope::AllBranchDeployments => &mut perms.all_branch_deployments_permission_grant,
         PermissionDeploymentScope::Deployment => {
-            let existing = perms
-                .deployment_permission_grants
-                .iter_mut()
-                .find(|g| g.deployment_id == deployment_id);
+            let existing = perms.deployment_permission_grants.iter_mut().find(|g| g.deployment_id == deployment_id);
             match existing {
                 Some(g) => g.grant = grant,
                 None => perms.deployment_permission_grants.push(Grant {
@@ -119,41 +100,27 @@ pub fn set_permission(
     };
     match slot {
         Some(g) => g.grant = grant,
-        None => {
-            *slot = Some(Grant {
-                id: fresh_id,
-                deployment_id: None,
-                grant,
-                deployment_scope: change.scope,
-            })
-        }
+        None => *slot = Some(Grant { id: fresh_id, deployment_id: None, grant, deployment_scope: change.scope }),
     }
     Ok(token.clone())
 }
 
 /// Removes the grant matching the change's scope (and deployment). Removing a
 /// grant that is not there is a no-op, so retried deletes converge.
-pub fn remove_permission(
-    state: &mut State,
-    change: PermissionChange,
-) -> Result<AgentToken, DomainError> {
+pub fn remove_permission(state: &mut State, change: PermissionChange) -> Result<AgentToken, DomainError> {
     let deployment_id = normalized_deployment(change.deployment_id);
     live_token(state, change.token_id)?;
     if change.scope == PermissionDeploymentScope::Deployment && deployment_id.is_none() {
-        return Err(DomainError::InvalidPermission(
-            "a DEPLOYMENT-scoped grant needs a deploymentId".into(),
-        ));
+        return Err(DomainError::InvalidPermission("a DEPLOYMENT-scoped grant needs a deploymentId".into()));
     }
     let token = find_mut(state, change.token_id)?;
     let perms = &mut token.permissions;
     match change.scope {
         PermissionDeploymentScope::Organization => perms.organization_permission_grant = None,
-        PermissionDeploymentScope::AllBranchDeployments => {
-            perms.all_branch_deployments_permission_grant = None
+        PermissionDeploymentScope::AllBranchDeployments => perms.all_branch_deployments_permission_grant = None,
+        PermissionDeploymentScope::Deployment => {
+            perms.deployment_permission_grants.retain(|g| g.deployment_id != deployment_id)
         }
-        PermissionDeploymentScope::Deployment => perms
-            .deployment_permission_grants
-            .retain(|g| g.deployment_id != deployment_id),
     }
     Ok(token.clone())
 }
@@ -163,11 +130,7 @@ fn normalized_deployment(id: Option<i64>) -> Option<i64> {
 }
 
 fn find_mut(state: &mut State, id: i64) -> Result<&mut AgentToken, DomainError> {
-    state
-        .agent_tokens
-        .iter_mut()
-        .find(|t| t.id == id)
-        .ok_or(DomainError::TokenNotFound(id))
+    state.agent_tokens.iter_mut().find(|t| t.id == id).ok_or(DomainError::TokenNotFound(id))
 }
 
 fn live_token(state: &State, id: i64) -> Result<&AgentToken, DomainError> {
@@ -184,22 +147,20 @@ fn validate_target(
     deployment_id: Option<i64>,
 ) -> Result<(), DomainError> {
     match (scope, deployment_id) {
-        (PermissionDeploymentScope::Organization, Some(id)) => Err(DomainError::InvalidPermission(
-            format!("an ORGANIZATION-scoped grant takes no deploymentId (got {id})"),
-        )),
+        (PermissionDeploymentScope::Organization, Some(id)) => Err(DomainError::InvalidPermission(format!(
+            "an ORGANIZATION-scoped grant takes no deploymentId (got {id})"
+        ))),
         // A non-zero id here would be a per-base-branch grant, which Dagster+
         // offers to users and teams but not to agent tokens.
-        (PermissionDeploymentScope::AllBranchDeployments, Some(id)) => {
-            Err(DomainError::InvalidPermission(format!(
-                "agent tokens cannot be scoped to the branch deployments of one base deployment (deploymentId {id})"
-            )))
+        (PermissionDeploymentScope::AllBranchDeployments, Some(id)) => Err(DomainError::InvalidPermission(format!(
+            "agent tokens cannot be scoped to the branch deployments of one base deployment (deploymentId {id})"
+        ))),
+        (PermissionDeploymentScope::Deployment, None) => {
+            Err(DomainError::InvalidPermission("a DEPLOYMENT-scoped grant needs a deploymentId".into()))
         }
-        (PermissionDeploymentScope::Deployment, None) => Err(DomainError::InvalidPermission(
-            "a DEPLOYMENT-scoped grant needs a deploymentId".into(),
-        )),
-        (PermissionDeploymentScope::Deployment, Some(id)) => deployments::by_id(state, id)
-            .map(|_| ())
-            .ok_or(DomainError::DeploymentIdNotFound(id)),
+        (PermissionDeploymentScope::Deployment, Some(id)) => {
+            deployments::by_id(state, id).map(|_| ()).ok_or(DomainError::DeploymentIdNotFound(id))
+        }
         _ => Ok(()),
     }
 }
@@ -208,41 +169,21 @@ fn validate_target(
 mod tests {
     use super::*;
 
-    fn change(
-        token_id: i64,
-        deployment_id: Option<i64>,
-        scope: PermissionDeploymentScope,
-    ) -> PermissionChange {
-        PermissionChange {
-            token_id,
-            deployment_id,
-            scope,
-        }
+    fn change(token_id: i64, deployment_id: Option<i64>, scope: PermissionDeploymentScope) -> PermissionChange {
+        PermissionChange { token_id, deployment_id, scope }
     }
 
     #[test]
     fn grants_replace_in_place_and_remove() {
         let mut state = State::new("acme");
         let t = create(&mut state, None, 1.0, "00");
-        let org_grant_id = t
-            .permissions
-            .organization_permission_grant
-            .as_ref()
-            .map(|g| g.id);
+        let org_grant_id = t.permissions.organization_permission_grant.as_ref().map(|g| g.id);
         assert_eq!(t.token, "agent:acme:00");
 
-        let all = change(
-            t.id,
-            Some(0),
-            PermissionDeploymentScope::AllBranchDeployments,
-        );
+        let all = change(t.id, Some(0), PermissionDeploymentScope::AllBranchDeployments);
         set_permission(&mut state, all, PermissionGrant::Agent).unwrap();
         let again = set_permission(&mut state, all, PermissionGrant::Agent).unwrap();
-        let all_id = again
-            .permissions
-            .all_branch_deployments_permission_grant
-            .as_ref()
-            .map(|g| g.id);
+        let all_id = again.permissions.all_branch_deployments_permission_grant.as_ref().map(|g| g.id);
         assert!(all_id.is_some());
         assert_ne!(all_id, org_grant_id);
 
@@ -266,11 +207,7 @@ mod tests {
             set_permission(&mut state, missing, PermissionGrant::Agent).err(),
             Some(DomainError::DeploymentIdNotFound(99))
         );
-        let per_base = change(
-            t.id,
-            Some(1),
-            PermissionDeploymentScope::AllBranchDeployments,
-        );
+        let per_base = change(t.id, Some(1), PermissionDeploymentScope::AllBranchDeployments);
         assert!(set_permission(&mut state, per_base, PermissionGrant::Agent).is_err());
         let org = change(t.id, None, PermissionDeploymentScope::Organization);
         assert!(set_permission(&mut state, org, PermissionGrant::Viewer).is_err());
@@ -283,9 +220,6 @@ mod tests {
             Some(DomainError::TokenRevoked(t.id))
         );
         assert!(find_live_by_value(&state, "agent:acme:00").is_none());
-        assert_eq!(
-            revoke(&mut state, 42, 1.0).err(),
-            Some(DomainError::TokenNotFound(42))
-        );
+        assert_eq!(revoke(&mut state, 42, 1.0).err(), Some(DomainError::TokenNotFound(42)));
     }
 }

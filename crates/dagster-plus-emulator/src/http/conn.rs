@@ -61,9 +61,7 @@ impl Listener for ResettableListener {
 fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
     )
 }
 
@@ -103,19 +101,12 @@ impl ResettableStream {
         if let Err(e) = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO)) {
             tracing::warn!(error = %e, "cannot set SO_LINGER for a reset");
         }
-        Err(io::Error::new(
-            io::ErrorKind::ConnectionReset,
-            "connection reset by fault injection",
-        ))
+        Err(io::Error::new(io::ErrorKind::ConnectionReset, "connection reset by fault injection"))
     }
 }
 
 impl AsyncRead for ResettableStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         this.check()?;
         Pin::new(&mut this.stream).poll_read(cx, buf)
@@ -123,11 +114,7 @@ impl AsyncRead for ResettableStream {
 }
 
 impl AsyncWrite for ResettableStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         this.check()?;
         Pin::new(&mut this.stream).poll_write(cx, buf)

@@ -11,12 +11,7 @@ use crate::faults::{FaultAction, FaultKind};
 
 /// Faults that replace the request: the returned response is all the client
 /// gets (nothing at all, for a reset). `None` lets the request run.
-pub fn before_execution(
-    app: &App,
-    conn: &ConnectionControl,
-    path: &str,
-    fault: FaultAction,
-) -> Option<Response> {
+pub fn before_execution(app: &App, conn: &ConnectionControl, path: &str, fault: FaultAction) -> Option<Response> {
     let status = match fault.kind {
         FaultKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         FaultKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -31,10 +26,8 @@ pub fn before_execution(
     tracing::info!(%path, status = status.as_u16(), "injected fault");
     app.counters.record(&format!("http.{}", status.as_u16()));
     // No `data`/`errors` key, so clients treat it as an HTTP failure (and retry).
-    let mut response = json_response(
-        status,
-        &json!({ "message": format!("{} (injected by dagster-plus-emulator)", status) }),
-    );
+    let mut response =
+        json_response(status, &json!({ "message": format!("{} (injected by dagster-plus-emulator)", status) }));
     if let Some(seconds) = fault.retry_after_seconds {
         if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -23,8 +23,7 @@ use crate::schema::context::RequestContext;
 use crate::scope::{self, DEPLOYMENT_HEADER};
 
 /// The body the `dg` test suite recorded for a bad token; sent byte-for-byte.
-const UNAUTHORIZED_BODY: &str =
-    r#"{"errors":[{"message":"Unauthorized","extensions":{"code":"UNAUTHENTICATED"}}]}"#;
+const UNAUTHORIZED_BODY: &str = r#"{"errors":[{"message":"Unauthorized","extensions":{"code":"UNAUTHENTICATED"}}]}"#;
 
 #[derive(Deserialize)]
 struct GraphQlBody {
@@ -62,9 +61,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let path = segment
-        .as_deref()
-        .map_or("/graphql".to_owned(), |s| format!("/{s}/graphql"));
+    let path = segment.as_deref().map_or("/graphql".to_owned(), |s| format!("/{s}/graphql"));
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
 
     // The document is parsed before authentication so fault plans can match
@@ -78,36 +75,22 @@ async fn handle(
         return response;
     }
 
-    let Some(principal) = auth::authenticate(&app.store, &app.api_token, header_str(TOKEN_HEADER))
-    else {
+    let Some(principal) = auth::authenticate(&app.store, &app.api_token, header_str(TOKEN_HEADER)) else {
         app.counters.record("http.401");
         tracing::info!(%path, status = 401, "graphql request rejected: missing, unknown or revoked API token");
         return raw_json_response(StatusCode::UNAUTHORIZED, UNAUTHORIZED_BODY);
     };
 
-    let Some(Prepared {
-        request, variables, ..
-    }) = prepared.take()
-    else {
+    let Some(Prepared { request, variables, .. }) = prepared.take() else {
         let message = parsed.err().unwrap_or_default();
         app.counters.record("http.400");
         tracing::info!(%path, %principal, status = 400, %message, "graphql request rejected: malformed body");
-        return json_response(
-            StatusCode::BAD_REQUEST,
-            &json!({ "errors": [{ "message": message }] }),
-        );
+        return json_response(StatusCode::BAD_REQUEST, &json!({ "errors": [{ "message": message }] }));
     };
 
-    let scope = scope::requested(
-        segment.as_deref(),
-        header_str(DEPLOYMENT_HEADER),
-        &app.organization,
-    );
+    let scope = scope::requested(segment.as_deref(), header_str(DEPLOYMENT_HEADER), &app.organization);
     app.advance_clock();
-    let mut response = app
-        .schema
-        .execute(request.data(RequestContext { principal, scope }))
-        .await;
+    let mut response = app.schema.execute(request.data(RequestContext { principal, scope })).await;
     let rejected = is_request_error(&response);
     if rejected {
         graphql_core_messages::rewrite(&mut response.errors, &variables);
@@ -128,30 +111,22 @@ struct Prepared {
 }
 
 fn prepare(parsed: &ParsedBody) -> Prepared {
-    let mut request =
-        async_graphql::Request::new(parsed.query.clone()).variables(parsed.variables.clone());
+    let mut request = async_graphql::Request::new(parsed.query.clone()).variables(parsed.variables.clone());
     if let Some(name) = &parsed.operation_name {
         request = request.operation_name(name.clone());
     }
     let (selection, variables) = match request.parsed_query() {
-        Ok(doc) => (
-            root_selection(doc, parsed.operation_name.as_deref()),
-            graphql_core_messages::variable_arguments(doc),
-        ),
+        Ok(doc) => {
+            (root_selection(doc, parsed.operation_name.as_deref()), graphql_core_messages::variable_arguments(doc))
+        }
         Err(_) => (None, VariableArguments::default()),
     };
-    Prepared {
-        request,
-        selection,
-        variables,
-    }
+    Prepared { request, selection, variables }
 }
 
 fn take_fault(app: &App, selection: &Option<RootSelection>) -> Option<FaultAction> {
-    let fields: Vec<&str> = selection
-        .as_ref()
-        .map(|s| s.fields.iter().map(String::as_str).collect())
-        .unwrap_or_default();
+    let fields: Vec<&str> =
+        selection.as_ref().map(|s| s.fields.iter().map(String::as_str).collect()).unwrap_or_default();
     let kind = selection.as_ref().map(|s| s.kind);
     let fault = app.faults.take(&RequestFacts {
         is_mutation: kind == Some("mutation"),
@@ -169,19 +144,15 @@ struct ParsedBody {
 }
 
 fn parse_body(body: &[u8]) -> Result<ParsedBody, String> {
-    let body: GraphQlBody = serde_json::from_slice(body)
-        .map_err(|e| format!("Request body must be JSON with a \"query\" string: {e}"))?;
+    let body: GraphQlBody =
+        serde_json::from_slice(body).map_err(|e| format!("Request body must be JSON with a \"query\" string: {e}"))?;
     // Clients send explicit `null` for "no variables"; treat it like absence.
     let variables = match body.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
         Some(v @ serde_json::Value::Object(_)) => Variables::from_value(json_to_value(&v)),
         Some(_) => return Err("\"variables\" must be a JSON object or null".to_owned()),
     };
-    Ok(ParsedBody {
-        query: body.query,
-        variables,
-        operation_name: body.operation_name,
-    })
+    Ok(ParsedBody { query: body.query, variables, operation_name: body.operation_name })
 }
 
 /// Parse and validation failures happen before execution: no data, and no
@@ -202,8 +173,7 @@ fn record(app: &App, selection: &Option<RootSelection>, rejected: bool) {
 
 /// Per the GraphQL spec a request that never executed has no `data` key.
 fn render(response: GqlResponse, rejected: bool) -> serde_json::Value {
-    let errors = serde_json::to_value(&response.errors)
-        .unwrap_or_else(|e| json!([{ "message": e.to_string() }]));
+    let errors = serde_json::to_value(&response.errors).unwrap_or_else(|e| json!([{ "message": e.to_string() }]));
     if rejected {
         return json!({ "errors": errors });
     }
@@ -227,21 +197,12 @@ fn log_request(
         .as_ref()
         .map(|s| {
             let fields: Vec<&str> = s.fields.iter().map(String::as_str).collect();
-            format!(
-                "{} {} [{}]",
-                s.kind,
-                s.operation_name.as_deref().unwrap_or("<anonymous>"),
-                fields.join(",")
-            )
+            format!("{} {} [{}]", s.kind, s.operation_name.as_deref().unwrap_or("<anonymous>"), fields.join(","))
         })
         .unwrap_or_else(|| "<unparsed>".to_owned());
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if rejected || !response.errors.is_empty() {
-        let first_error = response
-            .errors
-            .first()
-            .map(|e| e.message.as_str())
-            .unwrap_or("");
+        let first_error = response.errors.first().map(|e| e.message.as_str()).unwrap_or("");
         tracing::info!(%path, %principal, %operation, status = 200, errors = response.errors.len(), first_error, elapsed_ms, "graphql request");
     } else {
         tracing::info!(%path, %principal, %operation, status = 200, elapsed_ms, "graphql request");

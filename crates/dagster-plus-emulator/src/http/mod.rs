@@ -25,16 +25,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/deployments", post(admin::add_deployment))
         .route("/_emulator/agents/heartbeat", post(admin::heartbeat))
         .route("/_emulator/agents/stop", post(admin::stop_agent))
-        .route(
-            "/_emulator/simulation",
-            get(admin::get_simulation).post(admin::update_simulation),
-        )
-        .route(
-            "/_emulator/faults",
-            get(admin::list_faults)
-                .post(admin::add_fault)
-                .delete(admin::clear_faults),
-        )
+        .route("/_emulator/simulation", get(admin::get_simulation).post(admin::update_simulation))
+        .route("/_emulator/faults", get(admin::list_faults).post(admin::add_fault).delete(admin::clear_faults))
         .fallback(not_found)
         .with_state(app)
 }
@@ -54,9 +46,6 @@ pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Res
 pub(crate) fn raw_json_response(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
+    response.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
     response
 }

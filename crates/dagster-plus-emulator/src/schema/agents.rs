@@ -71,16 +71,9 @@ impl AgentObject {
             metadata: agent
                 .metadata
                 .iter()
-                .map(|m| AgentMetadata {
-                    key: m.key.clone(),
-                    value: m.value.clone(),
-                })
+                .map(|m| AgentMetadata { key: m.key.clone(), value: m.value.clone() })
                 .collect(),
-            code_server_states: if running {
-                servers.to_vec()
-            } else {
-                Vec::new()
-            },
+            code_server_states: if running { servers.to_vec() } else { Vec::new() },
         }
     }
 }
@@ -89,19 +82,11 @@ fn server_state(location: &CodeLocation) -> CloudServerState {
     let (status, error) = match (location.load.status, &location.load.error) {
         (RepositoryLocationLoadStatus::Loading, _) => (CloudCodeServerStatus::Starting, None),
         (RepositoryLocationLoadStatus::Loaded, None) => (CloudCodeServerStatus::Running, None),
-        (RepositoryLocationLoadStatus::Loaded, Some(e)) => (
-            CloudCodeServerStatus::Failed,
-            Some(PythonError::new(
-                e.clone(),
-                "DagsterUserCodeUnreachableError",
-            )),
-        ),
+        (RepositoryLocationLoadStatus::Loaded, Some(e)) => {
+            (CloudCodeServerStatus::Failed, Some(PythonError::new(e.clone(), "DagsterUserCodeUnreachableError")))
+        }
     };
-    CloudServerState {
-        location_name: Some(location.location_name.clone()),
-        status,
-        error,
-    }
+    CloudServerState { location_name: Some(location.location_name.clone()), status, error }
 }
 
 #[derive(Default)]
@@ -160,14 +145,12 @@ impl UserCloudAgentMutation {
     ) -> async_graphql::Result<AgentHeartbeatsResult> {
         let mut reports: BTreeMap<String, HeartbeatReport> = BTreeMap::new();
         for entry in serialized_agent_heartbeats.unwrap_or_default() {
-            let report =
-                serdes::decode_heartbeat(&entry.serialized_agent_heartbeat, &entry.deployment_name)
-                    .map_err(|e| async_graphql::Error::new(e.to_string()))?;
+            let report = serdes::decode_heartbeat(&entry.serialized_agent_heartbeat, &entry.deployment_name)
+                .map_err(|e| async_graphql::Error::new(e.to_string()))?;
             let key = report.agent_id.clone().unwrap_or_default();
             match reports.get_mut(&key) {
                 Some(existing) => {
-                    if let (Some(all), Some(more)) = (&mut existing.deployments, report.deployments)
-                    {
+                    if let (Some(all), Some(more)) = (&mut existing.deployments, report.deployments) {
                         all.extend(more);
                     }
                 }
@@ -197,10 +180,7 @@ pub struct AgentMutation;
 impl AgentMutation {
     // The agent API; only agent tokens may call it (a user token is refused
     // with a top-level error, as the result type has no error member).
-    async fn user_cloud_agent(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<UserCloudAgentMutation> {
+    async fn user_cloud_agent(&self, ctx: &Context<'_>) -> async_graphql::Result<UserCloudAgentMutation> {
         match request(ctx)?.principal {
             Principal::Agent { .. } => Ok(UserCloudAgentMutation),
             Principal::Admin => Err(async_graphql::Error::new(

@@ -6,8 +6,8 @@ use async_graphql::{Context, ErrorExtensions, InputObject, Object, SimpleObject,
 use super::context::{may_modify, not_permitted, request, simulation, store};
 use super::deployments::DeploymentObject;
 use super::errors::{
-    DeleteFinalDeploymentError, DeploymentLimitError, DeploymentNotFoundError,
-    DuplicateDeploymentError, PythonError, UnauthorizedError,
+    DeleteFinalDeploymentError, DeploymentLimitError, DeploymentNotFoundError, DuplicateDeploymentError, PythonError,
+    UnauthorizedError,
 };
 use crate::auth::Principal;
 use crate::clock;
@@ -75,8 +75,7 @@ impl BranchQuery {
     ) -> async_graphql::Result<String> {
         store(ctx)?
             .read(|state| {
-                branches::by_repo_and_branch(state, &repo_name, &branch_name)
-                    .map(|d| d.deployment_name.clone())
+                branches::by_repo_and_branch(state, &repo_name, &branch_name).map(|d| d.deployment_name.clone())
             })
             .ok_or_else(|| {
                 async_graphql::Error::new(format!(
@@ -123,14 +122,11 @@ impl BranchMutation {
     ) -> async_graphql::Result<CreateDeploymentResult> {
         let principal = request(ctx)?.principal;
         if let Principal::Agent { token_id } = principal {
-            let allowed =
-                store(ctx)?.read(|state| access::token_covers_branch_deployments(state, token_id));
+            let allowed = store(ctx)?.read(|state| access::token_covers_branch_deployments(state, token_id));
             if !allowed {
-                return Ok(CreateDeploymentResult::UnauthorizedError(
-                    UnauthorizedError::new(
-                        "This agent token has no permission grant for branch deployments",
-                    ),
-                ));
+                return Ok(CreateDeploymentResult::UnauthorizedError(UnauthorizedError::new(
+                    "This agent token has no permission grant for branch deployments",
+                )));
             }
         }
         let input = BranchUpsert {
@@ -162,14 +158,10 @@ impl BranchMutation {
         Ok(match result {
             Ok(deployment) => CreateDeploymentResult::DagsterCloudDeployment(Box::new(deployment)),
             Err(MutationError::Domain(e @ DomainError::DeploymentNameNotFound(_))) => {
-                CreateDeploymentResult::DeploymentNotFoundError(DeploymentNotFoundError {
-                    message: e.to_string(),
-                })
+                CreateDeploymentResult::DeploymentNotFoundError(DeploymentNotFoundError { message: e.to_string() })
             }
             Err(MutationError::Domain(e @ DomainError::DuplicateDeployment(_))) => {
-                CreateDeploymentResult::DuplicateDeploymentError(DuplicateDeploymentError {
-                    message: e.to_string(),
-                })
+                CreateDeploymentResult::DuplicateDeploymentError(DuplicateDeploymentError { message: e.to_string() })
             }
             Err(e) => CreateDeploymentResult::PythonError(PythonError::from_mutation(&e)),
         })
@@ -186,25 +178,16 @@ impl BranchMutation {
         let allowed = store(ctx)?.read(|state| {
             deployments::by_id(state, deployment_id).map(|d| {
                 let full_by_agent = !principal.is_admin() && d.branch.is_none();
-                (
-                    d.deployment_name.clone(),
-                    may_modify(principal, state, d) && !full_by_agent,
-                )
+                (d.deployment_name.clone(), may_modify(principal, state, d) && !full_by_agent)
             })
         });
         match allowed {
             None => {
-                return Ok(DeleteDeploymentResult::DeploymentNotFoundError(
-                    DeploymentNotFoundError {
-                        message: DomainError::DeploymentIdNotFound(deployment_id).to_string(),
-                    },
-                ))
+                return Ok(DeleteDeploymentResult::DeploymentNotFoundError(DeploymentNotFoundError {
+                    message: DomainError::DeploymentIdNotFound(deployment_id).to_string(),
+                }))
             }
-            Some((name, false)) => {
-                return Ok(DeleteDeploymentResult::UnauthorizedError(not_permitted(
-                    &name,
-                )))
-            }
+            Some((name, false)) => return Ok(DeleteDeploymentResult::UnauthorizedError(not_permitted(&name))),
             Some(_) => {}
         }
         let completes_at = clock::now_seconds() + simulation(ctx)?.deletion_delay_s();
@@ -216,9 +199,7 @@ impl BranchMutation {
         Ok(match result {
             Ok(deployment) => DeleteDeploymentResult::DagsterCloudDeployment(Box::new(deployment)),
             Err(MutationError::Domain(e @ DomainError::DeploymentIdNotFound(_))) => {
-                DeleteDeploymentResult::DeploymentNotFoundError(DeploymentNotFoundError {
-                    message: e.to_string(),
-                })
+                DeleteDeploymentResult::DeploymentNotFoundError(DeploymentNotFoundError { message: e.to_string() })
             }
             Err(MutationError::Domain(e @ DomainError::DeleteFinalDeployment(_))) => {
                 DeleteDeploymentResult::DeleteFinalDeploymentError(DeleteFinalDeploymentError {

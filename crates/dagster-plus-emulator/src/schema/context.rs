@@ -33,16 +33,12 @@ pub fn simulation(ctx: &Context<'_>) -> async_graphql::Result<SimulationSettings
 
 // Token management is reserved to the user token; an agent token gets the
 // `UnauthorizedError` union member, as a viewer would from Dagster+.
-pub fn require_token_admin(
-    ctx: &Context<'_>,
-) -> async_graphql::Result<Result<(), UnauthorizedError>> {
+pub fn require_token_admin(ctx: &Context<'_>) -> async_graphql::Result<Result<(), UnauthorizedError>> {
     let principal = request(ctx)?.principal;
     Ok(if principal.is_admin() {
         Ok(())
     } else {
-        Err(UnauthorizedError::new(
-            "Agent tokens are not authorized to manage agent tokens",
-        ))
+        Err(UnauthorizedError::new("Agent tokens are not authorized to manage agent tokens"))
     })
 }
 
@@ -55,9 +51,7 @@ pub fn may_modify(principal: Principal, state: &State, deployment: &Deployment) 
 }
 
 pub fn not_permitted(deployment_name: &str) -> UnauthorizedError {
-    UnauthorizedError::new(format!(
-        "This agent token has no permission grant for deployment {deployment_name:?}"
-    ))
+    UnauthorizedError::new(format!("This agent token has no permission grant for deployment {deployment_name:?}"))
 }
 
 /// The deployment a deployment-scoped call acts on.
@@ -99,9 +93,8 @@ pub fn agent_scope(ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
     match &request(ctx)?.scope {
         RequestedScope::Default => Ok(None),
         RequestedScope::Named(name) => Ok(Some(name.clone())),
-        RequestedScope::Conflict { path, header } => Err(scope_error(&ScopeError::Conflict {
-            path: path.clone(),
-            header: header.clone(),
-        })),
+        RequestedScope::Conflict { path, header } => {
+            Err(scope_error(&ScopeError::Conflict { path: path.clone(), header: header.clone() }))
+        }
     }
 }

@@ -8,8 +8,7 @@ use super::scalars::GenericScalar;
 use super::workspace::WorkspaceEntry;
 use crate::domain::{deployments, DomainError};
 use crate::model::{
-    Commit, Deployment, DeploymentAgentType, DeploymentStatus, DeploymentType, PullRequestStatus,
-    State,
+    Commit, Deployment, DeploymentAgentType, DeploymentStatus, DeploymentType, PullRequestStatus, State,
 };
 use crate::scope;
 
@@ -108,45 +107,29 @@ impl DeploymentObject {
         self.deployment.deployment_type
     }
     async fn deployment_settings(&self) -> DeploymentSettings {
-        DeploymentSettings {
-            settings: Some(GenericScalar(self.deployment.settings.clone())),
-        }
+        DeploymentSettings { settings: Some(GenericScalar(self.deployment.settings.clone())) }
     }
     // `agentQueues` narrows to locations on those queues (null: the default queue).
-    async fn workspace_entries(
-        &self,
-        agent_queues: Option<Vec<Option<String>>>,
-    ) -> Vec<WorkspaceEntry> {
+    async fn workspace_entries(&self, agent_queues: Option<Vec<Option<String>>>) -> Vec<WorkspaceEntry> {
         self.deployment
             .locations
             .iter()
-            .filter(|l| {
-                agent_queues
-                    .as_ref()
-                    .is_none_or(|queues| queues.contains(&l.spec.agent_queue))
-            })
+            .filter(|l| agent_queues.as_ref().is_none_or(|queues| queues.contains(&l.spec.agent_queue)))
             .map(|l| WorkspaceEntry::from_model(l, self.caller_is_admin))
             .collect()
     }
     async fn branch_deployment_git_metadata(&self) -> Option<BranchDeploymentGitMetadata> {
-        self.deployment
-            .branch
-            .as_ref()
-            .map(|b| BranchDeploymentGitMetadata {
-                branch_name: b.branch_name.clone(),
-                repo_name: b.repo_name.clone(),
-                branch_url: b.branch_url.clone(),
-                pull_request_url: b.pull_request_url.clone(),
-                pull_request_status: b.pull_request_status,
-                pull_request_number: b.pull_request_number.clone(),
-            })
+        self.deployment.branch.as_ref().map(|b| BranchDeploymentGitMetadata {
+            branch_name: b.branch_name.clone(),
+            repo_name: b.repo_name.clone(),
+            branch_url: b.branch_url.clone(),
+            pull_request_url: b.pull_request_url.clone(),
+            pull_request_status: b.pull_request_status,
+            pull_request_number: b.pull_request_number.clone(),
+        })
     }
     async fn latest_commit(&self) -> Option<DeploymentCommit> {
-        self.deployment
-            .branch
-            .as_ref()
-            .and_then(|b| b.commits.last())
-            .map(DeploymentCommit::from)
+        self.deployment.branch.as_ref().and_then(|b| b.commits.last()).map(DeploymentCommit::from)
     }
     // Newest first.
     async fn commits(&self) -> Vec<DeploymentCommit> {
@@ -162,21 +145,12 @@ impl DeploymentObject {
     async fn agent_type(&self) -> DeploymentAgentType {
         self.deployment.agent_type
     }
-    async fn parent_deployment(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<DeploymentObject>> {
-        let Some(parent_id) = self
-            .deployment
-            .branch
-            .as_ref()
-            .and_then(|b| b.parent_deployment_id)
-        else {
+    async fn parent_deployment(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DeploymentObject>> {
+        let Some(parent_id) = self.deployment.branch.as_ref().and_then(|b| b.parent_deployment_id) else {
             return Ok(None);
         };
         Ok(store(ctx)?.read(|state| {
-            deployments::by_id(state, parent_id)
-                .map(|d| DeploymentObject::new(d, state, self.caller_is_admin))
+            deployments::by_id(state, parent_id).map(|d| DeploymentObject::new(d, state, self.caller_is_admin))
         }))
     }
     async fn can_have_branch_deployments(&self) -> bool {
@@ -223,35 +197,23 @@ impl DeploymentQuery {
             state
                 .deployments
                 .iter()
-                .filter(|d| {
-                    deployment_names
-                        .as_ref()
-                        .is_none_or(|names| names.contains(&d.deployment_name))
-                })
+                .filter(|d| deployment_names.as_ref().is_none_or(|names| names.contains(&d.deployment_name)))
                 .map(|d| DeploymentObject::new(d, state, admin))
                 .collect()
         }))
     }
 
     // The non-branch deployments.
-    async fn full_deployments(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<DeploymentObject>> {
+    async fn full_deployments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeploymentObject>> {
         let admin = request(ctx)?.principal.is_admin();
         Ok(store(ctx)?.read(|state| {
-            deployments::full_deployments(state)
-                .map(|d| DeploymentObject::new(d, state, admin))
-                .collect()
+            deployments::full_deployments(state).map(|d| DeploymentObject::new(d, state, admin)).collect()
         }))
     }
 
     // The request's deployment scope. An unknown or contradictory scope is a
     // top-level error: there is no union to report it in.
-    async fn current_deployment(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<DeploymentObject> {
+    async fn current_deployment(&self, ctx: &Context<'_>) -> async_graphql::Result<DeploymentObject> {
         let req = request(ctx)?;
         let admin = req.principal.is_admin();
         store(ctx)?.read(|state| match scope::resolve(&req.scope, state) {
@@ -260,22 +222,14 @@ impl DeploymentQuery {
         })
     }
 
-    async fn deployment_by_name(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-    ) -> async_graphql::Result<DeploymentOrError> {
+    async fn deployment_by_name(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<DeploymentOrError> {
         let admin = request(ctx)?.principal.is_admin();
-        Ok(
-            store(ctx)?.read(|state| match deployments::by_name(state, &name) {
-                Some(d) => DeploymentOrError::DagsterCloudDeployment(Box::new(
-                    DeploymentObject::new(d, state, admin),
-                )),
-                None => DeploymentOrError::DeploymentNotFoundError(DeploymentNotFoundError {
-                    message: DomainError::DeploymentNameNotFound(name.clone()).to_string(),
-                }),
+        Ok(store(ctx)?.read(|state| match deployments::by_name(state, &name) {
+            Some(d) => DeploymentOrError::DagsterCloudDeployment(Box::new(DeploymentObject::new(d, state, admin))),
+            None => DeploymentOrError::DeploymentNotFoundError(DeploymentNotFoundError {
+                message: DomainError::DeploymentNameNotFound(name.clone()).to_string(),
             }),
-        )
+        }))
     }
 }
 
@@ -302,27 +256,23 @@ impl DeploymentMutation {
     ) -> async_graphql::Result<UpdateDeploymentAgentTypeResult> {
         let req = request(ctx)?;
         if !req.principal.is_admin() {
-            return Ok(UpdateDeploymentAgentTypeResult::UnauthorizedError(
-                UnauthorizedError::new(
-                    "Only organization admins can change a deployment's agent type",
-                ),
-            ));
+            return Ok(UpdateDeploymentAgentTypeResult::UnauthorizedError(UnauthorizedError::new(
+                "Only organization admins can change a deployment's agent type",
+            )));
         }
         let agent_type = deployment_agent_type.unwrap_or(DeploymentAgentType::Hybrid);
         let target = store(ctx)?.read(|state| match deployment_id {
             Some(id) => deployments::by_id(state, id)
                 .map(|d| d.deployment_id)
                 .ok_or_else(|| DomainError::DeploymentIdNotFound(id).to_string()),
-            None => scope::resolve(&req.scope, state)
-                .map(|d| d.deployment_id)
-                .map_err(|e| e.to_string()),
+            None => scope::resolve(&req.scope, state).map(|d| d.deployment_id).map_err(|e| e.to_string()),
         });
         let id = match target {
             Ok(id) => id,
             Err(message) => {
-                return Ok(UpdateDeploymentAgentTypeResult::DeploymentNotFoundError(
-                    DeploymentNotFoundError { message },
-                ))
+                return Ok(UpdateDeploymentAgentTypeResult::DeploymentNotFoundError(DeploymentNotFoundError {
+                    message,
+                }))
             }
         };
         Ok(
@@ -333,9 +283,7 @@ impl DeploymentMutation {
                     .ok_or(DomainError::DeploymentIdNotFound(id))
             }) {
                 Ok(d) => UpdateDeploymentAgentTypeResult::DagsterCloudDeployment(Box::new(d)),
-                Err(e) => {
-                    UpdateDeploymentAgentTypeResult::PythonError(PythonError::from_mutation(&e))
-                }
+                Err(e) => UpdateDeploymentAgentTypeResult::PythonError(PythonError::from_mutation(&e)),
             },
         )
     }

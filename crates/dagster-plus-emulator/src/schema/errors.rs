@@ -89,9 +89,7 @@ impl PythonError {
     pub fn new(message: impl Into<String>, class_name: &str) -> PythonError {
         let message = message.into();
         PythonError {
-            stack: vec![format!(
-                "  (dagster-plus-emulator) {class_name}: {message}\n"
-            )],
+            stack: vec![format!("  (dagster-plus-emulator) {class_name}: {message}\n")],
             message,
             class_name: Some(class_name.to_owned()),
             cause: None,
@@ -112,8 +110,6 @@ impl PythonError {
 
 impl UnauthorizedError {
     pub fn new(message: impl Into<String>) -> UnauthorizedError {
-        UnauthorizedError {
-            message: message.into(),
-        }
+        UnauthorizedError { message: message.into() }
     }
 }

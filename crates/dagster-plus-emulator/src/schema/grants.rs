@@ -59,21 +59,14 @@ impl ScopedPermissionGrants {
     pub fn from_model(perms: &TokenPermissions, organization_id: i64) -> ScopedPermissionGrants {
         let convert = |g: &Grant| ScopedPermissionGrant::from_model(g, organization_id);
         ScopedPermissionGrants {
-            organization_permission_grant: perms
-                .organization_permission_grant
-                .as_ref()
-                .map(convert),
+            organization_permission_grant: perms.organization_permission_grant.as_ref().map(convert),
             all_branch_deployments_permission_grant: perms
                 .all_branch_deployments_permission_grant
                 .as_ref()
                 .map(convert),
             // Agent tokens cannot hold per-base-branch grants.
             per_base_branch_deployments_permission_grants: Vec::new(),
-            deployment_permission_grants: perms
-                .deployment_permission_grants
-                .iter()
-                .map(convert)
-                .collect(),
+            deployment_permission_grants: perms.deployment_permission_grants.iter().map(convert).collect(),
         }
     }
 }

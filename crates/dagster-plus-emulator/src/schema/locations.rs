@@ -3,9 +3,7 @@
 
 use async_graphql::{Context, Object, SimpleObject, Union};
 
-use super::context::{
-    not_permitted, request, scope_python_error, scope_target, simulation, store, ScopeTarget,
-};
+use super::context::{not_permitted, request, scope_python_error, scope_target, simulation, store, ScopeTarget};
 use super::errors::{InvalidLocationError, PythonError, UnauthorizedError};
 use super::scalars::GenericScalar;
 use super::workspace::WorkspaceEntry;
@@ -82,28 +80,17 @@ fn writable_target(ctx: &Context<'_>) -> async_graphql::Result<Result<ScopeTarge
 }
 
 fn requirements(target: &ScopeTarget) -> Requirements {
-    Requirements {
-        image_or_pex: target.agent_type == DeploymentAgentType::Serverless,
-    }
+    Requirements { image_or_pex: target.agent_type == DeploymentAgentType::Serverless }
 }
 
 fn planner(sim: SimulationSettings, now: f64) -> impl Fn(&ParsedLocation) -> LoadPlan {
     move |p: &ParsedLocation| {
-        locations::plan_load(
-            &p.name,
-            &p.spec,
-            now,
-            sim.location_load_delay_s(),
-            sim.failing_image_pattern.as_deref(),
-        )
+        locations::plan_load(&p.name, &p.spec, now, sim.location_load_delay_s(), sim.failing_image_pattern.as_deref())
     }
 }
 
 fn entries(locations: &[CodeLocation], admin: bool) -> Vec<Option<WorkspaceEntry>> {
-    locations
-        .iter()
-        .map(|l| Some(WorkspaceEntry::from_model(l, admin)))
-        .collect()
+    locations.iter().map(|l| Some(WorkspaceEntry::from_model(l, admin))).collect()
 }
 
 fn python(err: &MutationError) -> PythonError {
@@ -127,24 +114,16 @@ impl LocationMutation {
         let parsed = match location_document::parse_location(&document.0, requirements(&target)) {
             Ok(parsed) => parsed,
             Err(errors) => {
-                return Ok(AddOrUpdateLocationResult::InvalidLocationError(
-                    InvalidLocationError::new(errors),
-                ))
+                return Ok(AddOrUpdateLocationResult::InvalidLocationError(InvalidLocationError::new(errors)))
             }
         };
         let now = clock::now_seconds();
         let plan = planner(simulation(ctx)?, now)(&parsed);
         let admin = request(ctx)?.principal.is_admin();
-        Ok(
-            match store(ctx)?
-                .mutate(|state| locations::upsert(state, target.deployment_id, parsed, now, plan))
-            {
-                Ok(location) => AddOrUpdateLocationResult::WorkspaceEntry(
-                    WorkspaceEntry::from_model(&location, admin),
-                ),
-                Err(e) => AddOrUpdateLocationResult::PythonError(python(&e)),
-            },
-        )
+        Ok(match store(ctx)?.mutate(|state| locations::upsert(state, target.deployment_id, parsed, now, plan)) {
+            Ok(location) => AddOrUpdateLocationResult::WorkspaceEntry(WorkspaceEntry::from_model(&location, admin)),
+            Err(e) => AddOrUpdateLocationResult::PythonError(python(&e)),
+        })
     }
 
     async fn delete_location(
@@ -157,28 +136,16 @@ impl LocationMutation {
             Err(Refusal::Unauthorized(u)) => return Ok(DeleteLocationResult::UnauthorizedError(u)),
             Err(Refusal::Python(p)) => return Ok(DeleteLocationResult::PythonError(p)),
             Err(Refusal::Invalid(i)) => {
-                return Ok(DeleteLocationResult::PythonError(PythonError::new(
-                    i.message,
-                    "DagsterInvalidConfigError",
-                )))
+                return Ok(DeleteLocationResult::PythonError(PythonError::new(i.message, "DagsterInvalidConfigError")))
             }
         };
-        Ok(
-            match store(ctx)?
-                .mutate(|state| locations::delete(state, target.deployment_id, &location_name))
-            {
-                Ok(()) => DeleteLocationResult::DeleteLocationSuccess(DeleteLocationSuccess {
-                    location_name,
-                }),
-                Err(MutationError::Domain(e @ DomainError::LocationNotFound(_))) => {
-                    DeleteLocationResult::PythonError(PythonError::new(
-                        e.to_string(),
-                        "DagsterCloudLocationNotFoundError",
-                    ))
-                }
-                Err(e) => DeleteLocationResult::PythonError(python(&e)),
-            },
-        )
+        Ok(match store(ctx)?.mutate(|state| locations::delete(state, target.deployment_id, &location_name)) {
+            Ok(()) => DeleteLocationResult::DeleteLocationSuccess(DeleteLocationSuccess { location_name }),
+            Err(MutationError::Domain(e @ DomainError::LocationNotFound(_))) => {
+                DeleteLocationResult::PythonError(PythonError::new(e.to_string(), "DagsterCloudLocationNotFoundError"))
+            }
+            Err(e) => DeleteLocationResult::PythonError(python(&e)),
+        })
     }
 
     // Replaces the deployment's whole set of locations (`sync-locations`).
@@ -194,18 +161,12 @@ impl LocationMutation {
         let now = clock::now_seconds();
         let plan = planner(simulation(ctx)?, now);
         let admin = request(ctx)?.principal.is_admin();
-        Ok(
-            match store(ctx)?.mutate(|state| {
-                locations::reconcile(state, target.deployment_id, parsed, now, plan)
-            }) {
-                Ok(done) => {
-                    ReconcileLocationsResult::ReconcileLocationsSuccess(ReconcileLocationsSuccess {
-                        locations: entries(&done, admin),
-                    })
-                }
-                Err(e) => ReconcileLocationsResult::PythonError(python(&e)),
-            },
-        )
+        Ok(match store(ctx)?.mutate(|state| locations::reconcile(state, target.deployment_id, parsed, now, plan)) {
+            Ok(done) => ReconcileLocationsResult::ReconcileLocationsSuccess(ReconcileLocationsSuccess {
+                locations: entries(&done, admin),
+            }),
+            Err(e) => ReconcileLocationsResult::PythonError(python(&e)),
+        })
     }
 
     // Adds or updates the listed locations, leaving others alone (`ci deploy`).
@@ -221,16 +182,12 @@ impl LocationMutation {
         let now = clock::now_seconds();
         let plan = planner(simulation(ctx)?, now);
         let admin = request(ctx)?.principal.is_admin();
-        Ok(
-            match store(ctx)?.mutate(|state| {
-                locations::deploy(state, target.deployment_id, parsed, now, plan, false)
-            }) {
-                Ok(done) => DeployLocationsResult::DeployLocationsSuccess(DeployLocationsSuccess {
-                    locations: entries(&done, admin),
-                }),
-                Err(e) => DeployLocationsResult::PythonError(python(&e)),
-            },
-        )
+        Ok(match store(ctx)?.mutate(|state| locations::deploy(state, target.deployment_id, parsed, now, plan, false)) {
+            Ok(done) => DeployLocationsResult::DeployLocationsSuccess(DeployLocationsSuccess {
+                locations: entries(&done, admin),
+            }),
+            Err(e) => DeployLocationsResult::PythonError(python(&e)),
+        })
     }
 }
 
@@ -242,12 +199,10 @@ fn parse_many(
         Ok(t) => t,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    Ok(
-        match location_document::parse_locations(&document.0, requirements(&target)) {
-            Ok(parsed) => Ok((target, parsed)),
-            Err(errors) => Err(Refusal::Invalid(InvalidLocationError::new(errors))),
-        },
-    )
+    Ok(match location_document::parse_locations(&document.0, requirements(&target)) {
+        Ok(parsed) => Ok((target, parsed)),
+        Err(errors) => Err(Refusal::Invalid(InvalidLocationError::new(errors))),
+    })
 }
 
 impl From<Refusal> for AddOrUpdateLocationResult {

@@ -46,14 +46,10 @@ pub struct CloudMutation(
 pub type EmulatorSchema = Schema<CloudQuery, CloudMutation, EmptySubscription>;
 
 pub fn build(store: Arc<Store>, simulation: Arc<Simulation>) -> EmulatorSchema {
-    Schema::build(
-        CloudQuery::default(),
-        CloudMutation::default(),
-        EmptySubscription,
-    )
-    .data(store)
-    .data(simulation)
-    // Nothing returns the interface itself, so it must be registered by hand.
-    .register_output_type::<errors::ErrorInterface>()
-    .finish()
+    Schema::build(CloudQuery::default(), CloudMutation::default(), EmptySubscription)
+        .data(store)
+        .data(simulation)
+        // Nothing returns the interface itself, so it must be registered by hand.
+        .register_output_type::<errors::ErrorInterface>()
+        .finish()
 }

@@ -3,13 +3,10 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, Union};
 
-use super::context::{
-    may_modify, not_permitted, request, scope_error, scope_python_error, scope_target, store,
-};
+use super::context::{may_modify, not_permitted, request, scope_error, scope_python_error, scope_target, store};
 use super::deployments::DeploymentSettings;
 use super::errors::{
-    DeleteFinalDeploymentError, DeploymentNotFoundError, DuplicateDeploymentError, PythonError,
-    UnauthorizedError,
+    DeleteFinalDeploymentError, DeploymentNotFoundError, DuplicateDeploymentError, PythonError, UnauthorizedError,
 };
 use super::scalars::GenericScalar;
 use crate::domain::{deployments, DomainError};
@@ -41,15 +38,11 @@ pub struct SettingsQuery;
 
 #[Object]
 impl SettingsQuery {
-    async fn deployment_settings(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Option<DeploymentSettings>> {
+    async fn deployment_settings(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DeploymentSettings>> {
         let target = scope_target(ctx)?.map_err(|e| scope_error(&e))?;
         Ok(store(ctx)?.read(|state| {
-            deployments::by_id(state, target.deployment_id).map(|d| DeploymentSettings {
-                settings: Some(GenericScalar(d.settings.clone())),
-            })
+            deployments::by_id(state, target.deployment_id)
+                .map(|d| DeploymentSettings { settings: Some(GenericScalar(d.settings.clone())) })
         }))
     }
 }
@@ -71,58 +64,40 @@ impl SettingsMutation {
             Some(id) => {
                 let principal = request(ctx)?.principal;
                 let found = store(ctx)?.read(|state| {
-                    deployments::by_id(state, id).map(|d| {
-                        (
-                            id,
-                            d.deployment_name.clone(),
-                            may_modify(principal, state, d),
-                        )
-                    })
+                    deployments::by_id(state, id)
+                        .map(|d| (id, d.deployment_name.clone(), may_modify(principal, state, d)))
                 });
                 match found {
                     Some(found) => found,
                     None => {
-                        return Ok(SetDeploymentSettingsResult::DeploymentNotFoundError(
-                            DeploymentNotFoundError {
-                                message: DomainError::DeploymentIdNotFound(id).to_string(),
-                            },
-                        ))
+                        return Ok(SetDeploymentSettingsResult::DeploymentNotFoundError(DeploymentNotFoundError {
+                            message: DomainError::DeploymentIdNotFound(id).to_string(),
+                        }))
                     }
                 }
             }
             None => match scope_target(ctx)? {
                 Ok(t) => (t.deployment_id, t.deployment_name, t.writable),
-                Err(e) => {
-                    return Ok(SetDeploymentSettingsResult::PythonError(
-                        scope_python_error(&e),
-                    ))
-                }
+                Err(e) => return Ok(SetDeploymentSettingsResult::PythonError(scope_python_error(&e))),
             },
         };
         if !writable {
-            return Ok(SetDeploymentSettingsResult::UnauthorizedError(
-                not_permitted(&name),
-            ));
+            return Ok(SetDeploymentSettingsResult::UnauthorizedError(not_permitted(&name)));
         }
-        let settings = deployment_settings
-            .settings
-            .map(|s| s.0)
-            .filter(|v| !v.is_null())
-            .unwrap_or_else(|| serde_json::json!({}));
+        let settings =
+            deployment_settings.settings.map(|s| s.0).filter(|v| !v.is_null()).unwrap_or_else(|| serde_json::json!({}));
         if !settings.is_object() {
             return Ok(SetDeploymentSettingsResult::PythonError(PythonError::new(
                 "Deployment settings must be a map",
                 "DagsterInvalidConfigError",
             )));
         }
-        Ok(
-            match store(ctx)?.mutate(|state| deployments::set_settings(state, id, settings)) {
-                Ok(saved) => SetDeploymentSettingsResult::DeploymentSettings(DeploymentSettings {
-                    settings: Some(GenericScalar(saved)),
-                }),
-                Err(e) => SetDeploymentSettingsResult::PythonError(PythonError::from_mutation(&e)),
-            },
-        )
+        Ok(match store(ctx)?.mutate(|state| deployments::set_settings(state, id, settings)) {
+            Ok(saved) => SetDeploymentSettingsResult::DeploymentSettings(DeploymentSettings {
+                settings: Some(GenericScalar(saved)),
+            }),
+            Err(e) => SetDeploymentSettingsResult::PythonError(PythonError::from_mutation(&e)),
+        })
     }
 
     // Telemetry: logged and counted (as `mutation.markCliEvent`), nothing else.
@@ -134,14 +109,7 @@ impl SettingsMutation {
         tags: Option<Vec<Option<String>>>,
         message: Option<String>,
     ) -> String {
-        tracing::debug!(
-            ?event_type,
-            duration_seconds,
-            ?success,
-            ?tags,
-            ?message,
-            "CLI event"
-        );
+        tracing::debug!(?event_type, duration_seconds, ?success, ?tags, ?message, "CLI event");
         "ok".to_owned()
     }
 }

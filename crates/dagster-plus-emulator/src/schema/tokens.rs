@@ -105,10 +105,7 @@ impl AgentTokenObject {
             revoked_by: token.revoked.then_some(admin),
             revoke_timestamp: token.revoke_timestamp,
             description: token.description.clone(),
-            permissions: Some(ScopedPermissionGrants::from_model(
-                &token.permissions,
-                state.organization_id,
-            )),
+            permissions: Some(ScopedPermissionGrants::from_model(&token.permissions, state.organization_id)),
         }
     }
 }
@@ -129,9 +126,7 @@ fn mutate_token(
 fn token_not_found(err: &MutationError) -> Option<DagsterCloudTokenNotFoundError> {
     match err {
         MutationError::Domain(DomainError::TokenNotFound(_)) => {
-            Some(DagsterCloudTokenNotFoundError {
-                message: err.to_string(),
-            })
+            Some(DagsterCloudTokenNotFoundError { message: err.to_string() })
         }
         _ => None,
     }
@@ -143,37 +138,22 @@ pub struct TokenQuery;
 #[Object]
 impl TokenQuery {
     // All agent tokens, revoked ones included (with `revoked: true`).
-    async fn agent_tokens_or_error(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<AgentTokensOrError> {
+    async fn agent_tokens_or_error(&self, ctx: &Context<'_>) -> async_graphql::Result<AgentTokensOrError> {
         if let Err(denied) = require_token_admin(ctx)? {
             return Ok(AgentTokensOrError::UnauthorizedError(denied));
         }
-        let tokens = store(ctx)?.read(|state| {
-            state
-                .agent_tokens
-                .iter()
-                .map(|t| AgentTokenObject::from_model(t, state))
-                .collect()
-        });
-        Ok(AgentTokensOrError::DagsterCloudAgentTokens(Box::new(
-            AgentTokenList { tokens },
-        )))
+        let tokens = store(ctx)?
+            .read(|state| state.agent_tokens.iter().map(|t| AgentTokenObject::from_model(t, state)).collect());
+        Ok(AgentTokensOrError::DagsterCloudAgentTokens(Box::new(AgentTokenList { tokens })))
     }
 
     // The schema has no not-found member here, so an unknown id is a `PythonError`.
-    async fn agent_token_or_error(
-        &self,
-        ctx: &Context<'_>,
-        token_id: i64,
-    ) -> async_graphql::Result<AgentTokenOrError> {
+    async fn agent_token_or_error(&self, ctx: &Context<'_>, token_id: i64) -> async_graphql::Result<AgentTokenOrError> {
         if let Err(denied) = require_token_admin(ctx)? {
             return Ok(AgentTokenOrError::UnauthorizedError(denied));
         }
-        let found = store(ctx)?.read(|state| {
-            tokens::find(state, token_id).map(|t| AgentTokenObject::from_model(t, state))
-        });
+        let found =
+            store(ctx)?.read(|state| tokens::find(state, token_id).map(|t| AgentTokenObject::from_model(t, state)));
         Ok(match found {
             Some(token) => AgentTokenOrError::DagsterCloudAgentToken(Box::new(token)),
             None => AgentTokenOrError::PythonError(PythonError::new(
@@ -199,17 +179,10 @@ impl TokenMutation {
         }
         let secret = match secret::random_hex32() {
             Ok(hex) => hex,
-            Err(e) => {
-                return Ok(CreateAgentTokenResult::PythonError(PythonError::new(
-                    e.to_string(),
-                    "OSError",
-                )))
-            }
+            Err(e) => return Ok(CreateAgentTokenResult::PythonError(PythonError::new(e.to_string(), "OSError"))),
         };
         let now = clock::now_seconds();
-        let created = mutate_token(ctx, |state| {
-            Ok(tokens::create(state, description, now, &secret))
-        })?;
+        let created = mutate_token(ctx, |state| Ok(tokens::create(state, description, now, &secret)))?;
         Ok(match created {
             Ok(token) => CreateAgentTokenResult::DagsterCloudAgentToken(Box::new(token)),
             Err(e) => CreateAgentTokenResult::PythonError(PythonError::from_mutation(&e)),
@@ -225,15 +198,13 @@ impl TokenMutation {
             return Ok(RevokeAgentTokenResult::UnauthorizedError(denied));
         }
         let now = clock::now_seconds();
-        Ok(
-            match mutate_token(ctx, |state| tokens::revoke(state, token_id, now))? {
-                Ok(token) => RevokeAgentTokenResult::DagsterCloudAgentToken(Box::new(token)),
-                Err(e) => match token_not_found(&e) {
-                    Some(nf) => RevokeAgentTokenResult::DagsterCloudTokenNotFoundError(nf),
-                    None => RevokeAgentTokenResult::PythonError(PythonError::from_mutation(&e)),
-                },
+        Ok(match mutate_token(ctx, |state| tokens::revoke(state, token_id, now))? {
+            Ok(token) => RevokeAgentTokenResult::DagsterCloudAgentToken(Box::new(token)),
+            Err(e) => match token_not_found(&e) {
+                Some(nf) => RevokeAgentTokenResult::DagsterCloudTokenNotFoundError(nf),
+                None => RevokeAgentTokenResult::PythonError(PythonError::from_mutation(&e)),
             },
-        )
+        })
     }
 
     async fn edit_agent_token_description(
@@ -245,17 +216,13 @@ impl TokenMutation {
         if let Err(denied) = require_token_admin(ctx)? {
             return Ok(EditDescAgentTokenResult::UnauthorizedError(denied));
         }
-        Ok(
-            match mutate_token(ctx, |state| {
-                tokens::edit_description(state, token_id, description)
-            })? {
-                Ok(token) => EditDescAgentTokenResult::DagsterCloudAgentToken(Box::new(token)),
-                Err(e) => match token_not_found(&e) {
-                    Some(nf) => EditDescAgentTokenResult::DagsterCloudTokenNotFoundError(nf),
-                    None => EditDescAgentTokenResult::PythonError(PythonError::from_mutation(&e)),
-                },
+        Ok(match mutate_token(ctx, |state| tokens::edit_description(state, token_id, description))? {
+            Ok(token) => EditDescAgentTokenResult::DagsterCloudAgentToken(Box::new(token)),
+            Err(e) => match token_not_found(&e) {
+                Some(nf) => EditDescAgentTokenResult::DagsterCloudTokenNotFoundError(nf),
+                None => EditDescAgentTokenResult::PythonError(PythonError::from_mutation(&e)),
             },
-        )
+        })
     }
 
     async fn create_or_update_agent_permissions(
@@ -272,9 +239,7 @@ impl TokenMutation {
             scope: agent_permission.deployment_scope,
         };
         let grant = agent_permission.grant;
-        modify_result(mutate_token(ctx, |state| {
-            tokens::set_permission(state, change, grant)
-        })?)
+        modify_result(mutate_token(ctx, |state| tokens::set_permission(state, change, grant))?)
     }
 
     async fn remove_agent_permissions(
@@ -290,15 +255,11 @@ impl TokenMutation {
             deployment_id: agent_permission.deployment_id,
             scope: agent_permission.deployment_scope,
         };
-        modify_result(mutate_token(ctx, |state| {
-            tokens::remove_permission(state, change)
-        })?)
+        modify_result(mutate_token(ctx, |state| tokens::remove_permission(state, change))?)
     }
 }
 
-fn modify_result(
-    result: Result<AgentTokenObject, MutationError>,
-) -> async_graphql::Result<ModifyAgentTokenResult> {
+fn modify_result(result: Result<AgentTokenObject, MutationError>) -> async_graphql::Result<ModifyAgentTokenResult> {
     Ok(match result {
         Ok(token) => ModifyAgentTokenResult::DagsterCloudAgentToken(Box::new(token)),
         Err(e) => ModifyAgentTokenResult::PythonError(PythonError::from_mutation(&e)),

@@ -115,24 +115,20 @@ fn location_entry(location: &CodeLocation) -> WorkspaceLocationEntry {
     let name = location.location_name.clone();
     let location_or_load_error = match (location.load.status, &location.load.error) {
         (RepositoryLocationLoadStatus::Loading, _) => None,
-        (RepositoryLocationLoadStatus::Loaded, Some(error)) => {
-            Some(RepositoryLocationOrLoadError::PythonError(
-                PythonError::new(error.clone(), "DagsterUserCodeUnreachableError"),
-            ))
-        }
-        (RepositoryLocationLoadStatus::Loaded, None) => Some(
-            RepositoryLocationOrLoadError::RepositoryLocation(RepositoryLocation {
+        (RepositoryLocationLoadStatus::Loaded, Some(error)) => Some(RepositoryLocationOrLoadError::PythonError(
+            PythonError::new(error.clone(), "DagsterUserCodeUnreachableError"),
+        )),
+        (RepositoryLocationLoadStatus::Loaded, None) => {
+            Some(RepositoryLocationOrLoadError::RepositoryLocation(RepositoryLocation {
                 id: ID::from(name.clone()),
                 name: name.clone(),
                 is_reload_supported: true,
-            }),
-        ),
+            }))
+        }
     };
     let spec = &location.spec;
-    let mut display_metadata = vec![RepositoryMetadata {
-        key: spec.code_source.kind.key().to_owned(),
-        value: spec.code_source.value.clone(),
-    }];
+    let mut display_metadata =
+        vec![RepositoryMetadata { key: spec.code_source.kind.key().to_owned(), value: spec.code_source.value.clone() }];
     for (key, value) in [
         ("image", &spec.image),
         ("working_directory", &spec.working_directory),
@@ -141,10 +137,7 @@ fn location_entry(location: &CodeLocation) -> WorkspaceLocationEntry {
         ("agent_queue", &spec.agent_queue),
     ] {
         if let Some(value) = value {
-            display_metadata.push(RepositoryMetadata {
-                key: key.to_owned(),
-                value: value.clone(),
-            });
+            display_metadata.push(RepositoryMetadata { key: key.to_owned(), value: value.clone() });
         }
     }
     WorkspaceLocationEntry {
@@ -174,22 +167,13 @@ pub struct WorkspaceReadQuery;
 #[Object]
 impl WorkspaceReadQuery {
     async fn workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<WorkspaceQuery> {
-        let entries = with_scoped(ctx, |d, admin| {
-            d.locations
-                .iter()
-                .map(|l| WorkspaceEntry::from_model(l, admin))
-                .collect()
-        })?
-        .map_err(|e| scope_error(&e))?;
-        Ok(WorkspaceQuery {
-            workspace_entries: entries,
-        })
+        let entries =
+            with_scoped(ctx, |d, admin| d.locations.iter().map(|l| WorkspaceEntry::from_model(l, admin)).collect())?
+                .map_err(|e| scope_error(&e))?;
+        Ok(WorkspaceQuery { workspace_entries: entries })
     }
 
-    async fn workspace_or_error(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<WorkspaceOrError> {
+    async fn workspace_or_error(&self, ctx: &Context<'_>) -> async_graphql::Result<WorkspaceOrError> {
         Ok(
             match with_scoped(ctx, |d, _| Workspace {
                 id: ID::from(format!("workspace:{}", d.deployment_name)),
@@ -218,27 +202,19 @@ impl WorkspaceReadQuery {
                 .collect()
         })?;
         Ok(match entries {
-            Ok(entries) => WorkspaceLocationStatusEntriesOrError::WorkspaceLocationStatusEntries(
-                WorkspaceLocationStatusEntries { entries },
-            ),
+            Ok(entries) => {
+                WorkspaceLocationStatusEntriesOrError::WorkspaceLocationStatusEntries(WorkspaceLocationStatusEntries {
+                    entries,
+                })
+            }
             Err(e) => WorkspaceLocationStatusEntriesOrError::PythonError(scope_python_error(&e)),
         })
     }
 
     // `{"locations": [ … ]}` in the document format (what `pull-locations` prints).
-    async fn locations_as_document(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<LocationsAsDocument> {
-        let locations = with_scoped(ctx, |d, _| {
-            d.locations
-                .iter()
-                .map(locations::as_document)
-                .collect::<Vec<_>>()
-        })?
-        .map_err(|e| scope_error(&e))?;
-        Ok(LocationsAsDocument {
-            document: Some(GenericScalar(serde_json::json!({ "locations": locations }))),
-        })
+    async fn locations_as_document(&self, ctx: &Context<'_>) -> async_graphql::Result<LocationsAsDocument> {
+        let locations = with_scoped(ctx, |d, _| d.locations.iter().map(locations::as_document).collect::<Vec<_>>())?
+            .map_err(|e| scope_error(&e))?;
+        Ok(LocationsAsDocument { document: Some(GenericScalar(serde_json::json!({ "locations": locations }))) })
     }
 }

@@ -54,11 +54,7 @@ fn create_or_update_with_every_flag() {
     assert_eq!(branches.len(), 1);
     let deployment = &branches[0];
     let name = deployment["deploymentName"].as_str().expect("name");
-    assert_eq!(
-        out.stdout.trim(),
-        name,
-        "the CLI prints the deployment name"
-    );
+    assert_eq!(out.stdout.trim(), name, "the CLI prints the deployment name");
     assert!(name.starts_with("feature-x-"), "{name}");
     assert_eq!(
         deployment["branch"],
@@ -109,12 +105,8 @@ fn running_twice_for_one_branch_returns_the_same_deployment() {
     assert_eq!(branches.len(), 1);
     let branch = &branches[0]["branch"];
     assert_eq!(branch["pullRequestStatus"], "CLOSED");
-    let hashes: Vec<&str> = branch["commits"]
-        .as_array()
-        .expect("commits")
-        .iter()
-        .filter_map(|c| c["commitHash"].as_str())
-        .collect();
+    let hashes: Vec<&str> =
+        branch["commits"].as_array().expect("commits").iter().filter_map(|c| c["commitHash"].as_str()).collect();
     assert_eq!(hashes, ["aaa111", "bbb222"]);
 }
 
@@ -141,11 +133,7 @@ fn lowercase_pull_request_status_gets_a_validation_error() {
     ])
     .run();
     assert!(!out.success, "{out:?}");
-    assert!(
-        out.all()
-            .contains("Value 'closed' does not exist in 'PullRequestStatus' enum."),
-        "{out:?}"
-    );
+    assert!(out.all().contains("Value 'closed' does not exist in 'PullRequestStatus' enum."), "{out:?}");
     assert!(emu.branch_deployments().is_empty());
     assert_eq!(emu.count("graphql.rejected"), 1);
 }
@@ -164,11 +152,7 @@ fn git(repo: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_DATE", "1718000123 +0000")
         .output()
         .expect("git runs (install git to run this test)");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -179,17 +163,7 @@ fn create_or_update_reads_git_state() {
     git(repo.path(), &["init", "-q", "-b", "feature/y"]);
     std::fs::write(repo.path().join("README"), "hi\n").expect("write");
     git(repo.path(), &["add", "README"]);
-    git(
-        repo.path(),
-        &[
-            "commit",
-            "-q",
-            "-m",
-            "Subject line here",
-            "-m",
-            "A body paragraph.",
-        ],
-    );
+    git(repo.path(), &["commit", "-q", "-m", "Subject line here", "-m", "A body paragraph."]);
     let head = git(repo.path(), &["rev-parse", "HEAD"]);
 
     let out = cli(&[
@@ -213,10 +187,7 @@ fn create_or_update_reads_git_state() {
     .run();
     assert!(out.success, "{out:?}");
     let branches = emu.branch_deployments();
-    assert_eq!(
-        out.stdout.trim(),
-        branches[0]["deploymentName"].as_str().unwrap_or("?")
-    );
+    assert_eq!(out.stdout.trim(), branches[0]["deploymentName"].as_str().unwrap_or("?"));
     let commit = &branches[0]["branch"]["commits"][0];
     assert_eq!(
         *commit,
@@ -236,17 +207,7 @@ fn delete_by_url_and_by_environment() {
     let first = emu.branch_deployment("feature/one");
     let second = emu.branch_deployment("feature/two");
 
-    let by_flag = cli(&[
-        "branch-deployment",
-        "delete",
-        "--url",
-        &emu.url(),
-        "--api-token",
-        TOKEN,
-        "-d",
-        &first,
-    ])
-    .run();
+    let by_flag = cli(&["branch-deployment", "delete", "--url", &emu.url(), "--api-token", TOKEN, "-d", &first]).run();
     assert!(by_flag.success, "{by_flag:?}");
     let pending = emu.deployment(&first).expect("still listed while pending");
     assert_eq!(pending["deploymentStatus"], "PENDING_DELETION");
@@ -260,37 +221,12 @@ fn delete_by_url_and_by_environment() {
         .run();
     assert!(by_env.success, "{by_env:?}");
 
-    assert!(
-        emu.deployment(&second).is_none(),
-        "gone once its deletion delay has passed"
-    );
-    assert_eq!(
-        emu.deployment(&first)
-            .map(|d| d["deploymentStatus"].clone()),
-        Some(json!("PENDING_DELETION"))
-    );
+    assert!(emu.deployment(&second).is_none(), "gone once its deletion delay has passed");
+    assert_eq!(emu.deployment(&first).map(|d| d["deploymentStatus"].clone()), Some(json!("PENDING_DELETION")));
     assert_eq!(emu.count("mutation.deleteDeployment"), 2);
 
-    let prod = cli(&[
-        "branch-deployment",
-        "delete",
-        "--url",
-        &emu.url(),
-        "--api-token",
-        TOKEN,
-        "-d",
-        "prod",
-    ])
-    .run();
+    let prod = cli(&["branch-deployment", "delete", "--url", &emu.url(), "--api-token", TOKEN, "-d", "prod"]).run();
     assert!(!prod.success);
-    assert!(
-        prod.all()
-            .contains("Deployment prod is not a branch deployment"),
-        "{prod:?}"
-    );
-    assert_eq!(
-        emu.deployment("prod")
-            .map(|d| d["deploymentStatus"].clone()),
-        Some(json!("ACTIVE"))
-    );
+    assert!(prod.all().contains("Deployment prod is not a branch deployment"), "{prod:?}");
+    assert_eq!(emu.deployment("prod").map(|d| d["deploymentStatus"].clone()), Some(json!("ACTIVE")));
 }

@@ -8,12 +8,7 @@ use serde_json::json;
 use crate::support::{cli, file, path_str, Emu, TOKEN};
 
 /// Keeps the CLI from waiting (API reference §4.4: both timeouts 0).
-const NO_WAIT: [&str; 4] = [
-    "--location-load-timeout",
-    "0",
-    "--agent-heartbeat-timeout",
-    "0",
-];
+const NO_WAIT: [&str; 4] = ["--location-load-timeout", "0", "--agent-heartbeat-timeout", "0"];
 
 const LOC_SINGLE: &str = "location_name: bd_location
 image: 123.dkr.ecr.us-east-1.amazonaws.com/app:def
@@ -85,14 +80,8 @@ fn add_location_with_flags() {
     a.extend(args(&NO_WAIT));
     let out = cli(&a).run();
     assert!(out.success, "{out:?}");
-    assert!(
-        out.stdout
-            .contains("Added or updated location my_location."),
-        "{out:?}"
-    );
-    let location = emu
-        .location(&bd, "my_location")
-        .expect("location in the branch deployment");
+    assert!(out.stdout.contains("Added or updated location my_location."), "{out:?}");
+    let location = emu.location(&bd, "my_location").expect("location in the branch deployment");
     assert_eq!(
         location["spec"],
         json!({"image": "123.dkr.ecr.us-east-1.amazonaws.com/app:abc",
@@ -130,10 +119,7 @@ fn add_location_from_files() {
         spec["container_context"],
         json!({"ecs": {"env_vars": ["FOO=bar"], "run_resources": {"cpu": "1024", "memory": "2048"}}})
     );
-    assert_eq!(
-        spec["code_source"],
-        json!({"kind": "module_name", "value": "my_pkg.definitions"})
-    );
+    assert_eq!(spec["code_source"], json!({"kind": "module_name", "value": "my_pkg.definitions"}));
     assert_eq!(spec["git"]["commit_hash"], "fileabc");
 
     // A multi-location file picks the named entry (loc_add_multi), here into prod.
@@ -154,10 +140,7 @@ fn add_location_from_files() {
     assert!(out.success, "{out:?}");
     let loc_b = emu.location("prod", "loc_b").expect("loc_b")["spec"].clone();
     assert_eq!(loc_b["agent_queue"], "special");
-    assert_eq!(
-        loc_b["code_source"],
-        json!({"kind": "python_file", "value": "b/defs.py"})
-    );
+    assert_eq!(loc_b["code_source"], json!({"kind": "python_file", "value": "b/defs.py"}));
     assert!(emu.location("prod", "loc_a").is_none());
 }
 
@@ -171,17 +154,16 @@ fn list_locations_prints_the_deserialized_metadata() {
         "image": "123.dkr.ecr.us-east-1.amazonaws.com/app:abc", "agent_queue": "q",
         "container_context": {"k8s": {"namespace": "bd"}}, "git": {"commit_hash": "abc123"}}),
     );
-    emu.add_location(&bd, json!({"location_name": "loc_c", "code_source": {"python_file": "defs.py"}, "image": "img/c:2"}));
-    emu.add_location(&bd, json!({"location_name": "loc_d", "code_source": {"autoload_defs_module_name": "my_proj.defs"}}));
-    let out = cli(&[
-        "deployment",
-        "list-locations",
-        "--url",
-        &format!("{}/{bd}", emu.url()),
-        "--api-token",
-        TOKEN,
-    ])
-    .run();
+    emu.add_location(
+        &bd,
+        json!({"location_name": "loc_c", "code_source": {"python_file": "defs.py"}, "image": "img/c:2"}),
+    );
+    emu.add_location(
+        &bd,
+        json!({"location_name": "loc_d", "code_source": {"autoload_defs_module_name": "my_proj.defs"}}),
+    );
+    let out =
+        cli(&["deployment", "list-locations", "--url", &format!("{}/{bd}", emu.url()), "--api-token", TOKEN]).run();
     assert!(out.success, "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
@@ -198,7 +180,10 @@ fn list_locations_prints_the_deserialized_metadata() {
 #[test]
 fn update_location_replaces_the_document() {
     let emu = Emu::start();
-    emu.add_location("prod", json!({"location_name": "loc_c", "code_source": {"package_name": "old"}, "image": "img/c:1"}));
+    emu.add_location(
+        "prod",
+        json!({"location_name": "loc_c", "code_source": {"package_name": "old"}, "image": "img/c:1"}),
+    );
     let mut a = args(&[
         "deployment",
         "update-location",
@@ -217,10 +202,7 @@ fn update_location_replaces_the_document() {
     assert!(out.success, "{out:?}");
     let location = emu.location("prod", "loc_c").expect("loc_c");
     assert_eq!(location["spec"]["image"], "img/c:2");
-    assert_eq!(
-        location["spec"]["code_source"],
-        json!({"kind": "python_file", "value": "defs.py"})
-    );
+    assert_eq!(location["spec"]["code_source"], json!({"kind": "python_file", "value": "defs.py"}));
     assert_eq!(location["revision"], 2);
 }
 
@@ -228,10 +210,7 @@ fn update_location_replaces_the_document() {
 fn delete_location_removes_it() {
     let emu = Emu::start();
     let bd = emu.branch_deployment("feature/x");
-    emu.add_location(
-        &bd,
-        json!({"location_name": "bd_location", "code_source": {"package_name": "p"}}),
-    );
+    emu.add_location(&bd, json!({"location_name": "bd_location", "code_source": {"package_name": "p"}}));
     let delete = || {
         cli(&[
             "deployment",
@@ -248,17 +227,11 @@ fn delete_location_removes_it() {
     };
     let out = delete();
     assert!(out.success, "{out:?}");
-    assert!(
-        out.stdout.contains("Deleted location bd_location."),
-        "{out:?}"
-    );
+    assert!(out.stdout.contains("Deleted location bd_location."), "{out:?}");
     assert!(emu.location(&bd, "bd_location").is_none());
     let again = delete();
     assert!(!again.success);
-    assert!(
-        again.all().contains("Unable to delete location"),
-        "{again:?}"
-    );
+    assert!(again.all().contains("Unable to delete location"), "{again:?}");
 }
 
 #[test]
@@ -281,7 +254,12 @@ fn invalid_locations_are_reported_by_the_cli() {
     let out = cli(&a).run();
     assert!(!out.success);
     assert!(out.all().contains("Error in location config:"), "{out:?}");
-    assert!(out.all().contains("Must supply exactly one of python_file, package_name, module_name, or autoload_defs_module_name."), "{out:?}");
+    assert!(
+        out.all().contains(
+            "Must supply exactly one of python_file, package_name, module_name, or autoload_defs_module_name."
+        ),
+        "{out:?}"
+    );
     assert!(emu.location("prod", "bad").is_none());
 }
 
@@ -289,10 +267,7 @@ fn invalid_locations_are_reported_by_the_cli() {
 fn sync_then_pull_locations() {
     let emu = Emu::start();
     emu.emulator.set_location_load_delay(Duration::ZERO);
-    emu.add_location(
-        "prod",
-        json!({"location_name": "stale", "code_source": {"package_name": "s"}}),
-    );
+    emu.add_location("prod", json!({"location_name": "stale", "code_source": {"package_name": "s"}}));
     let (_dir, workspace) = file(
         "workspace.yaml",
         "locations: [{location_name: loc_a, code_source: {package_name: pkg_a}, image: img/a:1}]\n",
@@ -314,20 +289,10 @@ fn sync_then_pull_locations() {
     .run();
     assert!(out.success, "{out:?}");
     assert!(out.stdout.contains("Synced locations: loc_a"), "{out:?}");
-    assert!(
-        emu.location("prod", "stale").is_none(),
-        "sync removes other locations"
-    );
+    assert!(emu.location("prod", "stale").is_none(), "sync removes other locations");
 
-    let pulled = cli(&[
-        "deployment",
-        "pull-locations",
-        "--url",
-        &format!("{}/prod", emu.url()),
-        "--api-token",
-        TOKEN,
-    ])
-    .run();
+    let pulled =
+        cli(&["deployment", "pull-locations", "--url", &format!("{}/prod", emu.url()), "--api-token", TOKEN]).run();
     assert!(pulled.success, "{pulled:?}");
     assert_eq!(
         pulled.stdout.trim(),
@@ -340,8 +305,7 @@ fn add_location_waits_for_an_agent_heartbeat_then_the_load() {
     let emu = Emu::start();
     let bd = emu.branch_deployment("feature/x");
     // Still loading at the CLI's first poll; loaded by its second, 3 s later.
-    emu.emulator
-        .set_location_load_delay(Duration::from_millis(2500));
+    emu.emulator.set_location_load_delay(Duration::from_millis(2500));
     std::thread::scope(|scope| {
         // The agent starts heartbeating only after the CLI has seen no agent.
         let agent = scope.spawn(|| {
@@ -349,9 +313,7 @@ fn add_location_waits_for_an_agent_heartbeat_then_the_load() {
             while emu.count("query.agents") == 0 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            emu.emulator
-                .heartbeat("bd-agent", &[("version", json!("1.13.27"))])
-                .expect("heartbeat");
+            emu.emulator.heartbeat("bd-agent", &[("version", json!("1.13.27"))]).expect("heartbeat");
         });
         let out = cli(&[
             "deployment",
@@ -375,10 +337,7 @@ fn add_location_waits_for_an_agent_heartbeat_then_the_load() {
         .run();
         agent.join().expect("agent thread");
         assert!(out.success, "{out:?}");
-        assert!(
-            out.stdout.contains("Agent synced changes to my_location."),
-            "{out:?}"
-        );
+        assert!(out.stdout.contains("Agent synced changes to my_location."), "{out:?}");
     });
     // First poll: no agent, still loading; second poll: agent RUNNING, LOADED.
     assert_eq!(emu.count("query.agents"), 2);
@@ -390,11 +349,8 @@ fn add_location_waits_for_an_agent_heartbeat_then_the_load() {
 #[test]
 fn add_location_fails_without_a_running_agent() {
     let emu = Emu::start();
-    emu.emulator
-        .set_location_load_delay(Duration::from_secs(30));
-    emu.emulator
-        .heartbeat("gone-agent", &[])
-        .expect("heartbeat");
+    emu.emulator.set_location_load_delay(Duration::from_secs(30));
+    emu.emulator.heartbeat("gone-agent", &[]).expect("heartbeat");
     emu.emulator.stop_heartbeats("gone-agent").expect("stopped");
     let out = cli(&[
         "deployment",
@@ -413,19 +369,14 @@ fn add_location_fails_without_a_running_agent() {
     ])
     .run();
     assert!(!out.success);
-    assert!(
-        out.all()
-            .contains("No Dagster Cloud agent is actively heartbeating"),
-        "{out:?}"
-    );
+    assert!(out.all().contains("No Dagster Cloud agent is actively heartbeating"), "{out:?}");
 }
 
 #[test]
 fn a_failing_location_makes_the_cli_report_the_load_error() {
     let emu = Emu::start();
     emu.emulator.set_location_load_delay(Duration::ZERO);
-    emu.emulator
-        .set_failing_image_pattern(Some("*:broken".into()));
+    emu.emulator.set_failing_image_pattern(Some("*:broken".into()));
     emu.emulator.heartbeat("bd-agent", &[]).expect("heartbeat");
     let out = cli(&[
         "deployment",
@@ -447,14 +398,9 @@ fn a_failing_location_makes_the_cli_report_the_load_error() {
     .run();
     assert!(!out.success, "{out:?}");
     let all = out.all();
-    assert!(
-        all.contains("Some locations failed to load after being synced by the agent"),
-        "{out:?}"
-    );
+    assert!(all.contains("Some locations failed to load after being synced by the agent"), "{out:?}");
     assert!(all.contains("Error loading my_location:"), "{out:?}");
     assert!(all.contains("registry/app:broken"), "{out:?}");
-    let location = emu
-        .location("prod", "my_location")
-        .expect("location exists");
+    let location = emu.location("prod", "my_location").expect("location exists");
     assert!(location["load"]["error"].is_string());
 }

@@ -67,10 +67,7 @@ impl Emu {
                     ... on DagsterCloudDeployment { deploymentName } } }",
             json!({ "b": {"repoName": "acme/app", "branchName": branch}, "c": {"commitHash": "c0ffee", "timestamp": 1.0} }),
         );
-        data["createOrUpdateBranchDeployment"]["deploymentName"]
-            .as_str()
-            .expect("deployment name")
-            .to_owned()
+        data["createOrUpdateBranchDeployment"]["deploymentName"].as_str().expect("deployment name").to_owned()
     }
 
     pub fn add_location(&self, deployment: &str, document: Value) {
@@ -79,10 +76,7 @@ impl Emu {
             "mutation($d: GenericScalar!) { addOrUpdateLocationFromDocument(document: $d) { __typename } }",
             json!({ "d": document }),
         );
-        assert_eq!(
-            data["addOrUpdateLocationFromDocument"]["__typename"],
-            "WorkspaceEntry"
-        );
+        assert_eq!(data["addOrUpdateLocationFromDocument"]["__typename"], "WorkspaceEntry");
     }
 
     pub fn deployment(&self, name: &str) -> Option<Value> {
@@ -94,29 +88,18 @@ impl Emu {
     pub fn branch_deployments(&self) -> Vec<Value> {
         self.emulator.inventory()["deployments"]
             .as_array()
-            .map(|ds| {
-                ds.iter()
-                    .filter(|d| d["deploymentType"] == "BRANCH")
-                    .cloned()
-                    .collect()
-            })
+            .map(|ds| ds.iter().filter(|d| d["deploymentType"] == "BRANCH").cloned().collect())
             .unwrap_or_default()
     }
 
     pub fn location(&self, deployment: &str, location: &str) -> Option<Value> {
         self.deployment(deployment).and_then(|d| {
-            d["locations"]
-                .as_array()
-                .and_then(|ls| ls.iter().find(|l| l["locationName"] == location).cloned())
+            d["locations"].as_array().and_then(|ls| ls.iter().find(|l| l["locationName"] == location).cloned())
         })
     }
 
     pub fn count(&self, key: &str) -> u64 {
-        self.emulator
-            .operation_counts()
-            .get(key)
-            .copied()
-            .unwrap_or(0)
+        self.emulator.operation_counts().get(key).copied().unwrap_or(0)
     }
 }
 
@@ -134,11 +117,7 @@ impl Output {
 
 impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "success: {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.success, self.stdout, self.stderr
-        )
+        write!(f, "success: {}\n--- stdout\n{}\n--- stderr\n{}", self.success, self.stdout, self.stderr)
     }
 }
 
@@ -151,11 +130,7 @@ pub struct Cli {
 }
 
 pub fn cli<S: AsRef<str>>(args: &[S]) -> Cli {
-    Cli {
-        args: args.iter().map(|a| a.as_ref().to_owned()).collect(),
-        env: Vec::new(),
-        cwd: None,
-    }
+    Cli { args: args.iter().map(|a| a.as_ref().to_owned()).collect(), env: Vec::new(), cwd: None }
 }
 
 impl Cli {
@@ -212,10 +187,7 @@ impl Cli {
             if started.elapsed() > CLI_TIMEOUT {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!(
-                    "dagster-cloud {:?} did not finish in {CLI_TIMEOUT:?}",
-                    self.args
-                );
+                panic!("dagster-cloud {:?} did not finish in {CLI_TIMEOUT:?}", self.args);
             }
             std::thread::sleep(Duration::from_millis(20));
         };

@@ -2,8 +2,7 @@ use serde_json::json;
 
 use crate::common::Emu;
 
-const UNAUTHORIZED: &str =
-    r#"{"errors":[{"message":"Unauthorized","extensions":{"code":"UNAUTHENTICATED"}}]}"#;
+const UNAUTHORIZED: &str = r#"{"errors":[{"message":"Unauthorized","extensions":{"code":"UNAUTHENTICATED"}}]}"#;
 
 fn list_tokens_body() -> serde_json::Value {
     json!({ "query": "{ agentTokensOrError { __typename } }", "variables": {} })
@@ -19,11 +18,7 @@ fn unknown_or_missing_tokens_get_401_with_the_exact_body() {
     }
     let counts = emu.emulator.operation_counts();
     assert_eq!(counts.get("http.401"), Some(&3));
-    assert_eq!(
-        counts.get("query.agentTokensOrError"),
-        None,
-        "rejected requests serve no field"
-    );
+    assert_eq!(counts.get("query.agentTokensOrError"), None, "rejected requests serve no field");
 }
 
 #[test]
@@ -33,14 +28,8 @@ fn a_revoked_agent_token_is_unauthenticated() {
     let before = emu.post_raw("/graphql", Some(&agent), &[], &list_tokens_body());
     assert_eq!(before.status, 200);
 
-    let revoked = emu.gql(
-        "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }",
-        json!({ "id": id }),
-    );
-    assert_eq!(
-        revoked["data"]["revokeAgentToken"]["__typename"],
-        "DagsterCloudAgentToken"
-    );
+    let revoked = emu.gql("mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }", json!({ "id": id }));
+    assert_eq!(revoked["data"]["revokeAgentToken"]["__typename"], "DagsterCloudAgentToken");
 
     let after = emu.post_raw("/graphql", Some(&agent), &[], &list_tokens_body());
     assert_eq!(after.status, 401);
@@ -52,30 +41,12 @@ fn a_live_agent_token_cannot_manage_tokens() {
     let emu = Emu::start();
     let (id, agent) = emu.create_token("agent");
 
-    let create = emu.gql_as(
-        &agent,
-        "/graphql",
-        crate::documents::D16,
-        json!({ "description": "escalation" }),
-    );
-    assert_eq!(
-        create["data"]["createAgentToken"]["__typename"],
-        "UnauthorizedError"
-    );
-    assert!(create["data"]["createAgentToken"]["message"]
-        .as_str()
-        .is_some_and(|m| !m.is_empty()));
+    let create = emu.gql_as(&agent, "/graphql", crate::documents::D16, json!({ "description": "escalation" }));
+    assert_eq!(create["data"]["createAgentToken"]["__typename"], "UnauthorizedError");
+    assert!(create["data"]["createAgentToken"]["message"].as_str().is_some_and(|m| !m.is_empty()));
 
-    let list = emu.gql_as(
-        &agent,
-        "/graphql",
-        "{ agentTokensOrError { __typename } }",
-        json!({}),
-    );
-    assert_eq!(
-        list["data"]["agentTokensOrError"]["__typename"],
-        "UnauthorizedError"
-    );
+    let list = emu.gql_as(&agent, "/graphql", "{ agentTokensOrError { __typename } }", json!({}));
+    assert_eq!(list["data"]["agentTokensOrError"]["__typename"], "UnauthorizedError");
 
     let revoke = emu.gql_as(
         &agent,
@@ -83,22 +54,11 @@ fn a_live_agent_token_cannot_manage_tokens() {
         "mutation($id: Int!) { revokeAgentToken(tokenId: $id) { __typename } }",
         json!({ "id": id }),
     );
-    assert_eq!(
-        revoke["data"]["revokeAgentToken"]["__typename"],
-        "UnauthorizedError"
-    );
+    assert_eq!(revoke["data"]["revokeAgentToken"]["__typename"], "UnauthorizedError");
 
     // It is still a valid credential for non-token fields.
-    let deployments = emu.gql_as(
-        &agent,
-        "/graphql",
-        "{ fullDeployments { deploymentName } }",
-        json!({}),
-    );
-    assert_eq!(
-        deployments["data"]["fullDeployments"][0]["deploymentName"],
-        "prod"
-    );
+    let deployments = emu.gql_as(&agent, "/graphql", "{ fullDeployments { deploymentName } }", json!({}));
+    assert_eq!(deployments["data"]["fullDeployments"][0]["deploymentName"], "prod");
 
     // Nothing was created or revoked.
     let inventory = emu.emulator.inventory();

@@ -4,14 +4,7 @@ use std::process::{Command, Stdio};
 #[test]
 fn the_binary_announces_its_address_and_serves() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dagster-plus-emulator"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--organization",
-            "bin-org",
-            "--api-token",
-            "bin-token",
-        ])
+        .args(["--listen", "127.0.0.1:0", "--organization", "bin-org", "--api-token", "bin-token"])
         .env("DAGSTER_PLUS_EMULATOR_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -19,9 +12,7 @@ fn the_binary_announces_its_address_and_serves() {
         .expect("binary starts");
     let mut line = String::new();
     let stdout = child.stdout.take().expect("stdout piped");
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("announcement");
+    BufReader::new(stdout).read_line(&mut line).expect("announcement");
 
     let result = std::panic::catch_unwind(|| {
         let addr = line
@@ -37,10 +28,7 @@ fn the_binary_announces_its_address_and_serves() {
             .send()
             .and_then(|r| r.json())
             .expect("GraphQL reply");
-        assert_eq!(
-            reply["data"]["currentDeployment"]["organizationName"],
-            "bin-org"
-        );
+        assert_eq!(reply["data"]["currentDeployment"]["organizationName"], "bin-org");
     });
     let _ = child.kill();
     let _ = child.wait();
@@ -51,20 +39,12 @@ fn the_binary_announces_its_address_and_serves() {
 
 #[test]
 fn the_binary_explains_itself() {
-    let out = Command::new(env!("CARGO_BIN_EXE_dagster-plus-emulator"))
-        .arg("--help")
-        .output()
-        .expect("binary runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_dagster-plus-emulator")).arg("--help").output().expect("binary runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("--state FILE") && text.contains("/_emulator/inventory"),
-        "{text}"
-    );
+    assert!(text.contains("--state FILE") && text.contains("/_emulator/inventory"), "{text}");
 
-    let bad = Command::new(env!("CARGO_BIN_EXE_dagster-plus-emulator"))
-        .arg("--organization")
-        .output()
-        .expect("binary runs");
+    let bad =
+        Command::new(env!("CARGO_BIN_EXE_dagster-plus-emulator")).arg("--organization").output().expect("binary runs");
     assert_eq!(bad.status.code(), Some(2));
 }

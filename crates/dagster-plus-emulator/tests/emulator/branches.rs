@@ -47,44 +47,23 @@ fn the_upsert_is_keyed_by_repo_and_branch_and_keeps_history() {
     assert_eq!(d["deploymentType"], "BRANCH");
     assert_eq!(d["isBranchDeployment"], true);
     assert_eq!(d["parentDeployment"]["deploymentName"], "prod");
-    assert_eq!(
-        d["branchDeploymentGitMetadata"]["pullRequestStatus"], "OPEN",
-        "null keeps the status"
-    );
+    assert_eq!(d["branchDeploymentGitMetadata"]["pullRequestStatus"], "OPEN", "null keeps the status");
     assert_eq!(d["latestCommit"]["commitHash"], "bbb");
     assert_eq!(d["latestCommit"]["timestamp"], 1718000000.5);
-    assert_eq!(
-        d["commits"],
-        json!([{"commitHash": "bbb"}, {"commitHash": "aaa"}])
-    );
+    assert_eq!(d["commits"], json!([{"commitHash": "bbb"}, {"commitHash": "aaa"}]));
 
     // Closing the pull request is the same call with CLOSED.
     upsert(&emu, "feature/x", "bbb", json!("CLOSED"), Value::Null);
     let closed = read(&emu, &name);
-    assert_eq!(
-        closed["branchDeploymentGitMetadata"]["pullRequestStatus"],
-        "CLOSED"
-    );
+    assert_eq!(closed["branchDeploymentGitMetadata"]["pullRequestStatus"], "CLOSED");
     assert_eq!(closed["commits"].as_array().map(Vec::len), Some(2));
 
     // Another branch: a different name; lookups by repo+branch and by PR status.
     let other = upsert(&emu, "feature/y", "ccc", json!("OPEN"), Value::Null);
-    let lookup = emu.gql(
-        "{ getBranchDeploymentName(repoName: \"acme/app\", branchName: \"feature/y\") }",
-        json!({}),
-    );
-    assert_eq!(
-        lookup["data"]["getBranchDeploymentName"],
-        other["deploymentName"]
-    );
-    let missing = emu.gql(
-        "{ getBranchDeploymentName(repoName: \"acme/app\", branchName: \"nope\") }",
-        json!({}),
-    );
-    assert_eq!(
-        missing["errors"][0]["extensions"]["code"],
-        "BRANCH_DEPLOYMENT_NOT_FOUND"
-    );
+    let lookup = emu.gql("{ getBranchDeploymentName(repoName: \"acme/app\", branchName: \"feature/y\") }", json!({}));
+    assert_eq!(lookup["data"]["getBranchDeploymentName"], other["deploymentName"]);
+    let missing = emu.gql("{ getBranchDeploymentName(repoName: \"acme/app\", branchName: \"nope\") }", json!({}));
+    assert_eq!(missing["errors"][0]["extensions"]["code"], "BRANCH_DEPLOYMENT_NOT_FOUND");
 
     let list = |status: Value, limit: i64| {
         let reply = emu.gql(
@@ -99,23 +78,11 @@ fn the_upsert_is_keyed_by_repo_and_branch_and_keeps_history() {
             .collect::<Vec<_>>()
     };
     assert_eq!(list(Value::Null, 50).len(), 2);
-    assert_eq!(
-        list(Value::Null, 1),
-        [other["deploymentName"].as_str().unwrap_or("")]
-    );
+    assert_eq!(list(Value::Null, 1), [other["deploymentName"].as_str().unwrap_or("")]);
     assert_eq!(list(json!("CLOSED"), 50), [name.as_str()]);
-    let full = emu.gql(
-        "{ fullDeployments { deploymentName } deployments { deploymentName } }",
-        json!({}),
-    );
-    assert_eq!(
-        full["data"]["fullDeployments"].as_array().map(Vec::len),
-        Some(1)
-    );
-    assert_eq!(
-        full["data"]["deployments"].as_array().map(Vec::len),
-        Some(3)
-    );
+    let full = emu.gql("{ fullDeployments { deploymentName } deployments { deploymentName } }", json!({}));
+    assert_eq!(full["data"]["fullDeployments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(full["data"]["deployments"].as_array().map(Vec::len), Some(3));
 }
 
 #[test]
@@ -140,11 +107,7 @@ fn unknown_bases_and_wrong_case_enums_are_refused() {
         "Variable '$branchData' got invalid value 'closed' at 'branchData.pullRequestStatus'; Value 'closed' does not exist in 'PullRequestStatus' enum. Did you mean the enum value 'CLOSED'?"
     );
     let inventory = emu.emulator.inventory();
-    assert_eq!(
-        inventory["deployments"].as_array().map(Vec::len),
-        Some(1),
-        "nothing was created"
-    );
+    assert_eq!(inventory["deployments"].as_array().map(Vec::len), Some(1), "nothing was created");
 }
 
 #[test]
@@ -159,10 +122,7 @@ fn deletion_goes_through_pending_deletion() {
         ... on DeploymentNotFoundError { message }
         ... on DeleteFinalDeploymentError { message } } }";
     let first = emu.gql(delete, json!({ "id": id }));
-    assert_eq!(
-        first["data"]["deleteDeployment"]["deploymentStatus"],
-        "PENDING_DELETION"
-    );
+    assert_eq!(first["data"]["deleteDeployment"]["deploymentStatus"], "PENDING_DELETION");
     assert_eq!(read(&emu, &name)["deploymentStatus"], "PENDING_DELETION");
     let d3 = emu.gql(D3, json!({ "deploymentName": name }));
     assert_eq!(d3["data"]["deploymentByName"]["deploymentType"], "BRANCH");
@@ -170,15 +130,9 @@ fn deletion_goes_through_pending_deletion() {
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(read(&emu, &name)["__typename"], "DeploymentNotFoundError");
     let again = emu.gql(delete, json!({ "id": id }));
-    assert_eq!(
-        again["data"]["deleteDeployment"]["__typename"],
-        "DeploymentNotFoundError"
-    );
+    assert_eq!(again["data"]["deleteDeployment"]["__typename"], "DeploymentNotFoundError");
     let last = emu.gql(delete, json!({ "id": 1 }));
-    assert_eq!(
-        last["data"]["deleteDeployment"]["__typename"],
-        "DeleteFinalDeploymentError"
-    );
+    assert_eq!(last["data"]["deleteDeployment"]["__typename"], "DeleteFinalDeploymentError");
     let inventory = emu.emulator.inventory();
     assert_eq!(inventory["deployments"].as_array().map(Vec::len), Some(1));
 }
@@ -210,25 +164,12 @@ fn agent_tokens_act_within_their_grants() {
     let add = "mutation($d: GenericScalar!) { addOrUpdateLocationFromDocument(document: $d) { __typename ... on UnauthorizedError { message } } }";
     let doc = json!({ "d": {"location_name": "l", "code_source": {"package_name": "p"}} });
     let in_branch = emu.gql_as(&agent, &format!("/{name}/graphql"), add, doc.clone());
-    assert_eq!(
-        in_branch["data"]["addOrUpdateLocationFromDocument"]["__typename"],
-        "WorkspaceEntry"
-    );
+    assert_eq!(in_branch["data"]["addOrUpdateLocationFromDocument"]["__typename"], "WorkspaceEntry");
     let in_prod = emu.gql_as(&agent, "/prod/graphql", add, doc);
-    assert_eq!(
-        in_prod["data"]["addOrUpdateLocationFromDocument"]["__typename"],
-        "UnauthorizedError"
-    );
-    let delete_prod = emu.gql_as(
-        &agent,
-        "/graphql",
-        "mutation { deleteDeployment(deploymentId: 1) { __typename } }",
-        json!({}),
-    );
-    assert_eq!(
-        delete_prod["data"]["deleteDeployment"]["__typename"],
-        "UnauthorizedError"
-    );
+    assert_eq!(in_prod["data"]["addOrUpdateLocationFromDocument"]["__typename"], "UnauthorizedError");
+    let delete_prod =
+        emu.gql_as(&agent, "/graphql", "mutation { deleteDeployment(deploymentId: 1) { __typename } }", json!({}));
+    assert_eq!(delete_prod["data"]["deleteDeployment"]["__typename"], "UnauthorizedError");
     let prod = &emu.emulator.inventory()["deployments"][0];
     assert_eq!(prod["locations"], json!([]));
     assert_eq!(prod["deploymentStatus"], "ACTIVE");

@@ -34,21 +34,12 @@ impl Emu {
             state_file,
         })
         .expect("emulator starts");
-        Emu {
-            emulator,
-            client: Client::new(),
-        }
+        Emu { emulator, client: Client::new() }
     }
 
     /// POSTs a raw JSON body to `path` (e.g. "/graphql"), with optional token
     /// and extra headers.
-    pub fn post_raw(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        headers: &[(&str, &str)],
-        body: &Value,
-    ) -> Reply {
+    pub fn post_raw(&self, path: &str, token: Option<&str>, headers: &[(&str, &str)], body: &Value) -> Reply {
         let mut req = self
             .client
             .post(format!("{}{path}", self.emulator.url()))
@@ -73,22 +64,13 @@ impl Emu {
     }
 
     pub fn gql_as(&self, token: &str, path: &str, query: &str, variables: Value) -> Value {
-        let reply = self.post_raw(
-            path,
-            Some(token),
-            &[],
-            &json!({ "query": query, "variables": variables }),
-        );
+        let reply = self.post_raw(path, Some(token), &[], &json!({ "query": query, "variables": variables }));
         assert_eq!(reply.status, 200, "unexpected status, body: {}", reply.text);
         reply.json
     }
 
     pub fn get(&self, path: &str) -> Value {
-        let resp = self
-            .client
-            .get(format!("{}{path}", self.emulator.url()))
-            .send()
-            .expect("request is answered");
+        let resp = self.client.get(format!("{}{path}", self.emulator.url())).send().expect("request is answered");
         assert_eq!(resp.status().as_u16(), 200);
         resp.json().expect("JSON body")
     }
@@ -111,10 +93,7 @@ impl Emu {
         );
         let token = &data["data"]["createAgentToken"];
         assert_eq!(token["__typename"], "DagsterCloudAgentToken", "{data}");
-        (
-            token["id"].as_i64().expect("id"),
-            token["token"].as_str().expect("token").to_owned(),
-        )
+        (token["id"].as_i64().expect("id"), token["token"].as_str().expect("token").to_owned())
     }
 }
 
@@ -123,10 +102,7 @@ pub fn is_agent_token(value: &str) -> bool {
     let Some(hex) = value.strip_prefix(&format!("agent:{ORG}:")) else {
         return false;
     };
-    hex.len() == 32
-        && hex
-            .chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    hex.len() == 32 && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
 }
 
 /// A fresh path under the system temp dir, removed on drop.

@@ -6,17 +6,12 @@ use crate::common::{Emu, USER_TOKEN};
 use crate::documents::{D5, D7, D9};
 
 fn add(emu: &Emu, path: &str, document: Value) -> Value {
-    emu.gql_as(USER_TOKEN, path, D5, json!({ "document": document }))["data"]
-        ["addOrUpdateLocationFromDocument"]
-        .clone()
+    emu.gql_as(USER_TOKEN, path, D5, json!({ "document": document }))["data"]["addOrUpdateLocationFromDocument"].clone()
 }
 
 fn entries(emu: &Emu, path: &str) -> Vec<Value> {
     let reply = emu.gql_as(USER_TOKEN, path, D7, json!({}));
-    reply["data"]["workspaceOrError"]["locationEntries"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    reply["data"]["workspaceOrError"]["locationEntries"].as_array().cloned().unwrap_or_default()
 }
 
 #[test]
@@ -41,30 +36,17 @@ fn bad_documents_get_invalid_location_errors() {
         "mutation { updateDeploymentAgentType(deploymentAgentType: SERVERLESS, deploymentId: 1) { __typename ... on DagsterCloudDeployment { agentType } } }",
         json!({}),
     );
-    assert_eq!(
-        switched["data"]["updateDeploymentAgentType"]["agentType"],
-        "SERVERLESS"
-    );
-    let no_image = add(
-        &emu,
-        "/prod/graphql",
-        json!({"location_name": "x", "code_source": {"package_name": "p"}}),
-    );
+    assert_eq!(switched["data"]["updateDeploymentAgentType"]["agentType"], "SERVERLESS");
+    let no_image = add(&emu, "/prod/graphql", json!({"location_name": "x", "code_source": {"package_name": "p"}}));
     assert_eq!(no_image["__typename"], "InvalidLocationError");
-    assert!(no_image["errors"][0]
-        .as_str()
-        .is_some_and(|e| e.contains("no image")));
-    assert_eq!(
-        emu.emulator.inventory()["deployments"][0]["locations"],
-        json!([])
-    );
+    assert!(no_image["errors"][0].as_str().is_some_and(|e| e.contains("no image")));
+    assert_eq!(emu.emulator.inventory()["deployments"][0]["locations"], json!([]));
 }
 
 #[test]
 fn locations_load_after_the_delay_and_read_back_as_serdes() {
     let emu = Emu::start();
-    emu.emulator
-        .set_location_load_delay(Duration::from_millis(300));
+    emu.emulator.set_location_load_delay(Duration::from_millis(300));
     let added = add(
         &emu,
         "/prod/graphql",
@@ -89,10 +71,7 @@ fn locations_load_after_the_delay_and_read_back_as_serdes() {
     std::thread::sleep(Duration::from_millis(350));
     let loaded = entries(&emu, "/prod/graphql");
     assert_eq!(loaded[0]["loadStatus"], "LOADED");
-    assert_eq!(
-        loaded[0]["locationOrLoadError"]["__typename"],
-        "RepositoryLocation"
-    );
+    assert_eq!(loaded[0]["locationOrLoadError"]["__typename"], "RepositoryLocation");
     let statuses = emu.gql_as(
         USER_TOKEN,
         "/prod/graphql",
@@ -116,8 +95,7 @@ fn locations_load_after_the_delay_and_read_back_as_serdes() {
 fn images_matching_the_failing_pattern_fail_to_load() {
     let emu = Emu::start();
     emu.emulator.set_location_load_delay(Duration::ZERO);
-    emu.emulator
-        .set_failing_image_pattern(Some("*:broken".into()));
+    emu.emulator.set_failing_image_pattern(Some("*:broken".into()));
     add(
         &emu,
         "/prod/graphql",
@@ -132,16 +110,9 @@ fn images_matching_the_failing_pattern_fail_to_load() {
     let bad = &listed[0];
     assert_eq!(bad["loadStatus"], "LOADED");
     assert_eq!(bad["locationOrLoadError"]["__typename"], "PythonError");
-    assert!(bad["locationOrLoadError"]["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("reg/app:broken")));
-    assert!(bad["locationOrLoadError"]["stack"]
-        .as_array()
-        .is_some_and(|s| !s.is_empty()));
-    assert_eq!(
-        listed[1]["locationOrLoadError"]["__typename"],
-        "RepositoryLocation"
-    );
+    assert!(bad["locationOrLoadError"]["message"].as_str().is_some_and(|m| m.contains("reg/app:broken")));
+    assert!(bad["locationOrLoadError"]["stack"].as_array().is_some_and(|s| !s.is_empty()));
+    assert_eq!(listed[1]["locationOrLoadError"]["__typename"], "RepositoryLocation");
     let flags = emu.gql_as(
         USER_TOKEN,
         "/prod/graphql",
@@ -153,24 +124,15 @@ fn images_matching_the_failing_pattern_fail_to_load() {
         json!([{"locationName": "bad", "hasLoadError": true}, {"locationName": "good", "hasLoadError": false}])
     );
     // Without wildcards the pattern is a substring.
-    emu.emulator
-        .set_failing_image_pattern(Some("acme/broken".into()));
+    emu.emulator.set_failing_image_pattern(Some("acme/broken".into()));
     add(
         &emu,
         "/prod/graphql",
         json!({"location_name": "sub", "code_source": {"package_name": "p"}, "image": "ghcr.io/acme/broken:1"}),
     );
-    assert_eq!(
-        entries(&emu, "/prod/graphql")[2]["locationOrLoadError"]["__typename"],
-        "PythonError"
-    );
+    assert_eq!(entries(&emu, "/prod/graphql")[2]["locationOrLoadError"]["__typename"], "PythonError");
     // The admin endpoint shows and clears the pattern.
-    let cleared = emu.post_raw(
-        "/_emulator/simulation",
-        None,
-        &[],
-        &json!({"failingImagePattern": null}),
-    );
+    let cleared = emu.post_raw("/_emulator/simulation", None, &[], &json!({"failingImagePattern": null}));
     assert_eq!(cleared.json["failingImagePattern"], Value::Null);
     assert_eq!(emu.emulator.simulation().failing_image_pattern, None);
 }
@@ -179,11 +141,7 @@ fn images_matching_the_failing_pattern_fail_to_load() {
 fn reconcile_deploy_delete_and_document_round_trip() {
     let emu = Emu::start();
     let path = "/prod/graphql";
-    add(
-        &emu,
-        path,
-        json!({"location_name": "old", "code_source": {"python_file": "o.py"}}),
-    );
+    add(&emu, path, json!({"location_name": "old", "code_source": {"python_file": "o.py"}}));
     let reconcile = emu.gql_as(
         USER_TOKEN,
         path,
@@ -204,17 +162,9 @@ fn reconcile_deploy_delete_and_document_round_trip() {
             {"location_name": "a", "code_source": {"package_name": "pa"}},
             {"location_name": "a", "code_source": {"package_name": "pa"}}]} }),
     );
-    assert_eq!(
-        duplicate["data"]["deployLocations"]["__typename"],
-        "InvalidLocationError"
-    );
+    assert_eq!(duplicate["data"]["deployLocations"]["__typename"], "InvalidLocationError");
 
-    let doc = emu.gql_as(
-        USER_TOKEN,
-        path,
-        "{ locationsAsDocument { document } }",
-        json!({}),
-    );
+    let doc = emu.gql_as(USER_TOKEN, path, "{ locationsAsDocument { document } }", json!({}));
     assert_eq!(
         doc["data"]["locationsAsDocument"]["document"],
         json!({"locations": [
@@ -225,10 +175,7 @@ fn reconcile_deploy_delete_and_document_round_trip() {
         "{ deploymentByName(name: \"prod\") { ... on DagsterCloudDeployment { workspaceEntries(agentQueues: [\"q\"]) { locationName } } } }",
         json!({}),
     );
-    assert_eq!(
-        queued["data"]["deploymentByName"]["workspaceEntries"],
-        json!([{"locationName": "b"}])
-    );
+    assert_eq!(queued["data"]["deploymentByName"]["workspaceEntries"], json!([{"locationName": "b"}]));
 
     let delete = "mutation($n: String!) { deleteLocation(locationName: $n) { __typename ... on DeleteLocationSuccess { locationName } ... on PythonError { message } } }";
     let deleted = emu.gql_as(USER_TOKEN, path, delete, json!({"n": "a"}));
@@ -247,18 +194,9 @@ fn reconcile_deploy_delete_and_document_round_trip() {
 #[test]
 fn location_calls_in_an_unknown_deployment_fail_cleanly() {
     let emu = Emu::start();
-    let added = add(
-        &emu,
-        "/nope/graphql",
-        json!({"location_name": "x", "code_source": {"package_name": "p"}}),
-    );
+    let added = add(&emu, "/nope/graphql", json!({"location_name": "x", "code_source": {"package_name": "p"}}));
     assert_eq!(added["__typename"], "PythonError");
-    assert!(added["message"]
-        .as_str()
-        .is_some_and(|m| m.contains("nope")));
+    assert!(added["message"].as_str().is_some_and(|m| m.contains("nope")));
     let listed = emu.gql_as(USER_TOKEN, "/nope/graphql", D7, json!({}));
-    assert_eq!(
-        listed["data"]["workspaceOrError"]["__typename"],
-        "PythonError"
-    );
+    assert_eq!(listed["data"]["workspaceOrError"]["__typename"], "PythonError");
 }

@@ -49,11 +49,9 @@ fn sdl_uses_the_real_type_field_and_argument_names() {
         assert!(sdl.contains(expected), "SDL lacks {expected:?}");
     }
     let scopes = "enum PermissionDeploymentScope {\n\tDEPLOYMENT\n\tORGANIZATION\n\tALL_BRANCH_DEPLOYMENTS\n}";
-    assert!(
-        sdl.contains(scopes),
-        "PermissionDeploymentScope values differ"
-    );
-    let grants = "enum PermissionGrant {\n\tCATALOG_VIEWER\n\tVIEWER\n\tLAUNCHER\n\tEDITOR\n\tADMIN\n\tAGENT\n\tCUSTOM\n}";
+    assert!(sdl.contains(scopes), "PermissionDeploymentScope values differ");
+    let grants =
+        "enum PermissionGrant {\n\tCATALOG_VIEWER\n\tVIEWER\n\tLAUNCHER\n\tEDITOR\n\tADMIN\n\tAGENT\n\tCUSTOM\n}";
     assert!(sdl.contains(grants), "PermissionGrant values differ");
     for (name, values) in [
         ("PullRequestStatus", "OPEN\n\tCLOSED\n\tMERGED"),

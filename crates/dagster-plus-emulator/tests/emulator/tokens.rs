@@ -69,10 +69,7 @@ fn d16_verbatim_creates_a_token_with_an_org_agent_grant() {
         &[("Dagster-Cloud-Organization", ORG)],
         &json!({ "query": D16, "operationName": null, "variables": { "description": null } }),
     );
-    let second = reply.json["data"]["createAgentToken"]["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let second = reply.json["data"]["createAgentToken"]["token"].as_str().expect("token").to_owned();
     assert!(is_agent_token(&second));
     assert_ne!(second, token, "tokens must be random");
 
@@ -87,20 +84,14 @@ fn d16_verbatim_creates_a_token_with_an_org_agent_grant() {
     assert_eq!(org_grant["deploymentId"], Value::Null);
     assert_eq!(org_grant["locationGrants"], json!([]));
     assert_eq!(read_token(&emu, 2)["description"], Value::Null);
-    assert_eq!(
-        emu.emulator
-            .operation_counts()
-            .get("mutation.createAgentToken"),
-        Some(&2)
-    );
+    assert_eq!(emu.emulator.operation_counts().get("mutation.createAgentToken"), Some(&2));
 }
 
 #[test]
 fn grants_can_be_moved_from_organization_to_branch_deployments() {
     let emu = Emu::start();
     let (id, _) = emu.create_token("branch agent");
-    let org_grant_id =
-        read_token(&emu, id)["permissions"]["organizationPermissionGrant"]["id"].clone();
+    let org_grant_id = read_token(&emu, id)["permissions"]["organizationPermissionGrant"]["id"].clone();
 
     // The Go provider sends deploymentId 0 for org-wide scopes.
     let after = set_grant(&emu, id, "ALL_BRANCH_DEPLOYMENTS", json!(0));
@@ -110,62 +101,36 @@ fn grants_can_be_moved_from_organization_to_branch_deployments() {
     assert_eq!(all_branch["deploymentId"], Value::Null);
     // Setting the same scope again (null id this time) keeps the grant's id.
     let again = set_grant(&emu, id, "ALL_BRANCH_DEPLOYMENTS", Value::Null);
-    assert_eq!(
-        again["permissions"]["allBranchDeploymentsPermissionGrant"]["id"],
-        all_branch["id"]
-    );
+    assert_eq!(again["permissions"]["allBranchDeploymentsPermissionGrant"]["id"], all_branch["id"]);
     assert_ne!(all_branch["id"], org_grant_id);
 
     let removed = remove_grant(&emu, id, "ORGANIZATION", json!(0));
-    assert_eq!(
-        removed["permissions"]["organizationPermissionGrant"],
-        Value::Null
-    );
+    assert_eq!(removed["permissions"]["organizationPermissionGrant"], Value::Null);
 
     let read = read_token(&emu, id);
-    assert_eq!(
-        read["permissions"]["organizationPermissionGrant"],
-        Value::Null
-    );
-    assert_eq!(
-        read["permissions"]["allBranchDeploymentsPermissionGrant"]["grant"],
-        "AGENT"
-    );
-    assert_eq!(
-        read["permissions"]["perBaseBranchDeploymentsPermissionGrants"],
-        json!([])
-    );
+    assert_eq!(read["permissions"]["organizationPermissionGrant"], Value::Null);
+    assert_eq!(read["permissions"]["allBranchDeploymentsPermissionGrant"]["grant"], "AGENT");
+    assert_eq!(read["permissions"]["perBaseBranchDeploymentsPermissionGrants"], json!([]));
 
     // A DEPLOYMENT grant for `prod`, its id resolved by name like the provider does.
-    let prod = emu.gql(
-        "{ deploymentByName(name: \"prod\") { ... on DagsterCloudDeployment { deploymentId } } }",
-        json!({}),
-    );
+    let prod =
+        emu.gql("{ deploymentByName(name: \"prod\") { ... on DagsterCloudDeployment { deploymentId } } }", json!({}));
     let prod_id = prod["data"]["deploymentByName"]["deploymentId"].clone();
     assert_eq!(prod_id, json!(1));
     let with_dep = set_grant(&emu, id, "DEPLOYMENT", prod_id.clone());
-    let grants = with_dep["permissions"]["deploymentPermissionGrants"]
-        .as_array()
-        .expect("list")
-        .clone();
+    let grants = with_dep["permissions"]["deploymentPermissionGrants"].as_array().expect("list").clone();
     assert_eq!(grants.len(), 1);
     assert_eq!(grants[0]["deploymentId"], prod_id);
     assert_eq!(grants[0]["deploymentScope"], "DEPLOYMENT");
 
     let unknown = set_grant(&emu, id, "DEPLOYMENT", json!(999));
     assert_eq!(unknown["__typename"], "PythonError");
-    assert!(
-        unknown["message"].as_str().unwrap_or("").contains("999"),
-        "{unknown}"
-    );
+    assert!(unknown["message"].as_str().unwrap_or("").contains("999"), "{unknown}");
     let missing_token = set_grant(&emu, 4242, "ORGANIZATION", Value::Null);
     assert_eq!(missing_token["__typename"], "PythonError");
 
     let cleared = remove_grant(&emu, id, "DEPLOYMENT", prod_id);
-    assert_eq!(
-        cleared["permissions"]["deploymentPermissionGrants"],
-        json!([])
-    );
+    assert_eq!(cleared["permissions"]["deploymentPermissionGrants"], json!([]));
 }
 
 #[test]
@@ -178,10 +143,7 @@ fn rename_revoke_and_list() {
         "mutation($id: Int!) { editAgentTokenDescription(tokenId: $id, description: \"new name\") { __typename ... on DagsterCloudAgentToken { description } } }",
         json!({ "id": id }),
     );
-    assert_eq!(
-        renamed["data"]["editAgentTokenDescription"]["description"],
-        "new name"
-    );
+    assert_eq!(renamed["data"]["editAgentTokenDescription"]["description"], "new name");
 
     let revoke = |token_id: i64| {
         emu.gql(
@@ -194,9 +156,7 @@ fn rename_revoke_and_list() {
     };
     let revoked = revoke(id);
     assert_eq!(revoked["revoked"], true);
-    let stamp = revoked["revokeTimestamp"]
-        .as_f64()
-        .expect("revokeTimestamp");
+    let stamp = revoked["revokeTimestamp"].as_f64().expect("revokeTimestamp");
     assert!(revoked["revokedBy"]["email"].is_string());
     // Revoking twice is fine and keeps the first timestamp.
     let twice = revoke(id);
@@ -207,23 +167,15 @@ fn rename_revoke_and_list() {
     assert_eq!(unknown["__typename"], "DagsterCloudTokenNotFoundError");
     assert!(unknown["message"].as_str().unwrap_or("").contains("777"));
 
-    let rename_unknown = emu.gql(
-        "mutation { editAgentTokenDescription(tokenId: 777, description: null) { __typename } }",
-        json!(null),
-    );
-    assert_eq!(
-        rename_unknown["data"]["editAgentTokenDescription"]["__typename"],
-        "DagsterCloudTokenNotFoundError"
-    );
+    let rename_unknown =
+        emu.gql("mutation { editAgentTokenDescription(tokenId: 777, description: null) { __typename } }", json!(null));
+    assert_eq!(rename_unknown["data"]["editAgentTokenDescription"]["__typename"], "DagsterCloudTokenNotFoundError");
 
     let list = emu.gql(
         "{ agentTokensOrError { __typename ... on DagsterCloudAgentTokens { tokens { id revoked description revokeTimestamp } } } }",
         json!({}),
     );
-    let tokens = list["data"]["agentTokensOrError"]["tokens"]
-        .as_array()
-        .expect("tokens")
-        .clone();
+    let tokens = list["data"]["agentTokensOrError"]["tokens"].as_array().expect("tokens").clone();
     assert_eq!(tokens.len(), 2, "revoked tokens stay listed");
     assert_eq!(tokens[0]["id"], id);
     assert_eq!(tokens[0]["revoked"], true);
@@ -235,13 +187,7 @@ fn rename_revoke_and_list() {
     // Permissions on a revoked token are refused.
     let on_revoked = set_grant(&emu, id, "ALL_BRANCH_DEPLOYMENTS", Value::Null);
     assert_eq!(on_revoked["__typename"], "PythonError");
-    assert!(
-        on_revoked["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("revoked"),
-        "{on_revoked}"
-    );
+    assert!(on_revoked["message"].as_str().unwrap_or("").contains("revoked"), "{on_revoked}");
 
     let missing = read_token(&emu, 9999);
     assert_eq!(missing["__typename"], "PythonError");

@@ -92,13 +92,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
         *slot.0 = Some(value);
     }
     let listen_text = listen.unwrap_or_else(|| "127.0.0.1:0".to_owned());
-    let listen =
-        listen_text
-            .parse()
-            .map_err(|e: std::net::AddrParseError| ArgsError::BadListen {
-                value: listen_text.clone(),
-                reason: e.to_string(),
-            })?;
+    let listen = listen_text.parse().map_err(|e: std::net::AddrParseError| ArgsError::BadListen {
+        value: listen_text.clone(),
+        reason: e.to_string(),
+    })?;
     Ok(Command::Run(Args {
         listen,
         organization: organization.ok_or(ArgsError::Required("--organization"))?,
@@ -126,23 +123,12 @@ mod tests {
             "--state",
             "s.json",
         ]));
-        let Ok(Command::Run(args)) = cmd else {
-            panic!("expected run: {cmd:?}")
-        };
+        let Ok(Command::Run(args)) = cmd else { panic!("expected run: {cmd:?}") };
         assert_eq!(args.organization, "acme");
         assert_eq!(args.state, Some(PathBuf::from("s.json")));
         assert_eq!(parse(strings(&["--help"])), Ok(Command::Help));
-        assert_eq!(
-            parse(strings(&["--organization", "a"])),
-            Err(ArgsError::Required("--api-token"))
-        );
-        assert!(matches!(
-            parse(strings(&["--bogus"])),
-            Err(ArgsError::Unknown(_))
-        ));
-        assert_eq!(
-            parse(strings(&["--state"])),
-            Err(ArgsError::MissingValue("--state"))
-        );
+        assert_eq!(parse(strings(&["--organization", "a"])), Err(ArgsError::Required("--api-token")));
+        assert!(matches!(parse(strings(&["--bogus"])), Err(ArgsError::Unknown(_))));
+        assert_eq!(parse(strings(&["--state"])), Err(ArgsError::MissingValue("--state")));
     }
 }

@@ -23,10 +23,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -44,11 +41,7 @@ fn main() -> ExitCode {
 
 async fn run(args: args::Args) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let config = EmulatorConfig {
-        organization: args.organization,
-        api_token: args.api_token,
-        state_file: args.state,
-    };
+    let config = EmulatorConfig { organization: args.organization, api_token: args.api_token, state_file: args.state };
     // Scripts wait for this exact line, so print it only once requests can be served.
     let server = serve_and_announce(config, listener, |addr| {
         let mut stdout = std::io::stdout().lock();
@@ -73,9 +66,5 @@ fn init_logging() {
         Some("off") => LevelFilter::OFF,
         _ => LevelFilter::INFO,
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_max_level(level)
-        .init();
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(false).with_max_level(level).init();
 }

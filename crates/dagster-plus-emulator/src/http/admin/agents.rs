@@ -28,10 +28,9 @@ pub async fn heartbeat(State(app): State<Arc<App>>, body: Bytes) -> Response {
             json_response(StatusCode::OK, &json!({ "agentId": agent_id }))
         }
         Err(AgentCallError::Mutation(e)) => mutation_failure(&e),
-        Err(e @ AgentCallError::Entropy(_)) => json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({ "error": e.to_string() }),
-        ),
+        Err(e @ AgentCallError::Entropy(_)) => {
+            json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": e.to_string() }))
+        }
     }
 }
 

@@ -48,15 +48,10 @@ fn bad_request(message: String) -> Response {
 
 fn mutation_failure(e: &MutationError) -> Response {
     match e {
-        MutationError::Domain(e) => {
-            json_response(StatusCode::BAD_REQUEST, &json!({ "error": e.to_string() }))
-        }
+        MutationError::Domain(e) => json_response(StatusCode::BAD_REQUEST, &json!({ "error": e.to_string() })),
         MutationError::Persist(_) => {
             tracing::error!(error = %e, "cannot persist an admin change");
-            json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &json!({ "error": e.to_string() }),
-            )
+            json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "error": e.to_string() }))
         }
     }
 }
@@ -88,10 +83,7 @@ pub async fn add_deployment(State(app): State<Arc<App>>, body: Bytes) -> Respons
     match app.add_full_deployment(&request.name) {
         Ok(id) => {
             tracing::info!(deployment = %request.name, id, "seeded full deployment");
-            json_response(
-                StatusCode::CREATED,
-                &json!({ "deploymentId": id, "deploymentName": request.name }),
-            )
+            json_response(StatusCode::CREATED, &json!({ "deploymentId": id, "deploymentName": request.name }))
         }
         Err(e) => mutation_failure(&e),
     }
