@@ -3,8 +3,8 @@
 //! file, a tampered archive refused) and through the registry protocol served locally, where Terraform
 //! checks the GPG signature of SHA256SUMS and records its `zh:` hashes in the lock file.
 //!
-//! The script packages the debug binary cargo built for the tests (`--binary`): the packaging is under
-//! test here, and a release build would take minutes.
+//! The script packages the provider under test (`--binary`): the debug build cargo made for the tests, and
+//! in the release stage of `scripts/test` the release build (`DAGSTERBRANCH_TEST_PROVIDER`).
 
 mod support;
 

@@ -56,8 +56,21 @@ impl Terraform {
     }
 }
 
+/// The provider under test: the debug build cargo made for the tests, or the binary that
+/// `DAGSTERBRANCH_TEST_PROVIDER` names (scripts/test points it at the release build for its release checks).
 pub fn provider_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-dagsterbranch"))
+    match std::env::var_os("DAGSTERBRANCH_TEST_PROVIDER") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            assert!(path.is_file(), "DAGSTERBRANCH_TEST_PROVIDER={} is not a file", path.display());
+            assert!(
+                path.file_name().is_some_and(|n| n == "terraform-provider-dagsterbranch"),
+                "DAGSTERBRANCH_TEST_PROVIDER must name a terraform-provider-dagsterbranch binary (dev_overrides looks for that name in its folder)"
+            );
+            path
+        }
+        None => PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-dagsterbranch")),
+    }
 }
 
 pub fn start_emulator() -> RunningEmulator {
@@ -317,7 +330,7 @@ pub fn revoke_agent_token_elsewhere(emulator: &RunningEmulator, id: &str) {
 pub fn agent_token(emulator: &RunningEmulator, id: &str) -> Value {
     agent_tokens(emulator)
         .into_iter()
-        .find(|t| t["id"] == id)
+        .find(|t| t["id"].as_i64().is_some_and(|n| n.to_string() == id))
         .unwrap_or_else(|| panic!("agent token {id} not found in the emulator"))
 }
 
