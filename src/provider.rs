@@ -40,19 +40,19 @@ pub struct Configured {
 }
 
 impl Configured {
-    /// Names in `names` that are not full deployments of the organization, for plan-time checks. `None`
-    /// when Dagster+ cannot be asked now; apply then reports any unknown name.
-    pub async fn unknown_full_deployments<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Option<Vec<String>> {
+    /// Names in `names` that are not full deployments of the organization (fetched once per process).
+    pub async fn unknown_full_deployments<'a>(
+        &self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<String>, dagster::Error> {
         let known = self
             .full_deployment_names
             .get_or_try_init(|| async {
                 let deployments = self.dagster.full_deployments().await?;
                 Ok::<_, dagster::Error>(deployments.into_iter().map(|d| d.deployment_name).collect())
             })
-            .await
-            .map_err(|e| tracing::debug!(error = %e, "full deployments unavailable at plan time"))
-            .ok()?;
-        Some(names.into_iter().filter(|n| !known.iter().any(|k| k == n)).map(str::to_string).collect())
+            .await?;
+        Ok(names.into_iter().filter(|n| !known.iter().any(|k| k == n)).map(str::to_string).collect())
     }
 
     pub fn known_full_deployments(&self) -> Vec<String> {
@@ -104,8 +104,8 @@ pub fn schema() -> Schema {
                 .validator(api_token_validator()),
         )
         .attribute(
-            Attribute::optional("url", Type::String, "The Dagster+ URL. Falls back to `DAGSTER_CLOUD_URL`, then to `https://ORG.dagster.cloud`.")
-                .validator(url_validator()),
+            Attribute::optional("url", Type::String, "The Dagster+ URL of the organization, such as `https://ORG.dagster.cloud` (without `/graphql`). Falls back to `DAGSTER_CLOUD_URL`, then to `https://ORG.dagster.cloud`.")
+                .validator(Validator::string("the organization's Dagster+ URL", |s| dagster_url_check(s, "`url`"))),
         )
         .block(NestedBlock::new(
             "aws",
@@ -183,10 +183,10 @@ fn resolve(block: ProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic
             .at(Path::root().attr("organization")))
         }
     };
-    if let Err(reason) = url_check(&base_url) {
+    if let Err(reason) = dagster_url_check(&base_url, &format!("`url` or {ENV_URL}")) {
         return Err(Diagnostic::error("Invalid Dagster+ URL", reason).at(Path::root().attr("url")));
     }
-    let dagster = dagster::Client::new(&base_url, api_token, ctx.clone())
+    let dagster = dagster::Client::new(&base_url, api_token, organization.clone(), ctx.clone())
         .map_err(|e| Diagnostic::error("Cannot create the Dagster+ client", e.to_string()))?;
     Ok(Configured {
         dagster,
@@ -197,11 +197,22 @@ fn resolve(block: ProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic
     })
 }
 
-fn url_check(url: &str) -> Result<(), String> {
-    match reqwest::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
-        _ => Err(format!("`{url}` is not an http(s) URL (from `url` or {ENV_URL}).")),
+/// The organization's base URL: http(s), no query or fragment, and not the GraphQL endpoint itself (the
+/// client appends `/graphql`, or `/DEPLOYMENT/graphql`, to it).
+fn dagster_url_check(url: &str, from: &str) -> Result<(), String> {
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => parsed,
+        _ => return Err(format!("`{url}` is not an http(s) URL (from {from}).")),
+    };
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!("`{url}` (from {from}) has a query or fragment; give the organization's base URL, such as https://ORG.dagster.cloud."));
     }
+    let path = parsed.path().trim_end_matches('/');
+    if path == "/graphql" || path.ends_with("/graphql") {
+        let base = url.trim_end_matches('/').trim_end_matches("graphql").trim_end_matches('/');
+        return Err(format!("`{url}` (from {from}) is the GraphQL endpoint; give the organization's base URL `{base}`: the provider adds `/graphql` itself."));
+    }
+    Ok(())
 }
 
 #[async_trait]

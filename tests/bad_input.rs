@@ -203,6 +203,7 @@ fn cases() -> Vec<Case> {
         case("provider: blank api_token", Provider, "api_token", ADMIN_TOKEN, "   "),
         case("provider: ftp url", Provider, "url", "url          = \"http://", "url          = \"ftp://"),
         case("provider: url that is not a URL", Provider, "url", "url          = \"http://", "url          = \"dagster cloud "),
+        case("provider: url of the GraphQL endpoint", Provider, "url", "\"\n  api_token    =", "/graphql\"\n  api_token    ="),
         case("provider: missing credentials (no api_token, no env)", Provider, "api_token", &token_line, ""),
         Case {
             name: "provider: neither organization nor url",

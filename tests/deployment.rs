@@ -99,10 +99,14 @@ fn three_deployments_with_two_locations_each_then_updates_and_destroy() {
     assert_eq!(state_b["code_location"][0]["load_status"], "LOADED", "{state_b}");
     assert_eq!(state_b["url"], format!("{}/{name_b}", emulator.url()));
 
-    // A new commit is an in-place update of the same deployment.
+    // A new commit is an in-place update of the same deployment; the deployment's and the unchanged
+    // locations' statuses stay as they are in the plan.
     ws.write(&config("bbb999", &two));
     let plan = ws.plan();
     assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{}", plan.stdout);
+    let noise: Vec<&str> =
+        plan.stdout.lines().filter(|l| l.contains("status") && l.contains("(known after apply)")).collect();
+    assert!(noise.is_empty(), "statuses planned as unknown in an update: {noise:?}\n{}", plan.stdout);
     ws.apply();
     assert_eq!(ws.state_attributes("dagsterbranch_deployment.b")["name"], name_b.as_str());
     assert_eq!(deployment(&emulator, &name_b).unwrap()["latestCommit"]["commitHash"], "bbb999");
@@ -115,7 +119,8 @@ fn three_deployments_with_two_locations_each_then_updates_and_destroy() {
 
     // Destroy: `delete` removes the deployment, `close` marks its pull request closed and leaves it.
     ws.ok(&["destroy", "-auto-approve", "-no-color"]);
-    assert!(deployment(&emulator, &name_b).is_none_or(|d| d["deploymentStatus"] == "PENDING_DELETION"));
+    // Destroy returns once Dagster+ has finished deleting, not while the deployment is PENDING_DELETION.
+    assert_eq!(deployment(&emulator, &name_b), None, "destroy returned before the deletion finished");
     let closed = deployment(&emulator, &name_c).expect("a closed deployment stays");
     assert_eq!(closed["branchDeploymentGitMetadata"]["pullRequestStatus"], "CLOSED");
 }
@@ -248,30 +253,10 @@ fn a_location_that_fails_to_load_reports_the_error_and_is_recorded() {
 #[test]
 fn imports_a_cli_made_deployment_every_way() {
     let emulator = start_emulator();
-    let run = dagster_cloud(&[
-        "branch-deployment",
-        "create-or-update",
-        "--url",
-        &emulator.url(),
-        "--git-repo-name",
-        REPO,
-        "--branch-name",
-        "feature/cli",
-        "--commit-hash",
-        "c0ffee",
-        "--timestamp",
-        "1718000000",
-        "--commit-message",
-        "From the CLI",
-        "--pull-request-id",
-        "42",
-        "--pull-request-url",
-        "https://github.com/acme/data-platform/pull/42",
-        "--pull-request-status",
-        "OPEN",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.describe());
-    let name = run.stdout.trim().lines().last().unwrap_or_default().to_string();
+    let pull_request =
+        ["--pull-request-id", "42", "--pull-request-url", "https://github.com/acme/data-platform/pull/42"];
+    let extra = [&["--commit-message", "From the CLI"][..], &pull_request, &["--pull-request-status", "OPEN"]].concat();
+    let name = cli_branch_deployment(&emulator, "feature/cli", ("c0ffee", "1718000000"), &extra);
     let run = dagster_cloud(&[
         "deployment",
         "add-location",
@@ -357,23 +342,7 @@ resource "dagsterbranch_deployment" "{label}" {{
 fn data_source_filters_branch_deployments() {
     let emulator = start_emulator();
     for (branch, status) in [("feature/open", "OPEN"), ("feature/closed", "CLOSED")] {
-        let run = dagster_cloud(&[
-            "branch-deployment",
-            "create-or-update",
-            "--url",
-            &emulator.url(),
-            "--git-repo-name",
-            REPO,
-            "--branch-name",
-            branch,
-            "--commit-hash",
-            "abc",
-            "--timestamp",
-            "1500000000",
-            "--pull-request-status",
-            status,
-        ]);
-        assert_eq!(run.code, 0, "{}", run.describe());
+        cli_branch_deployment(&emulator, branch, ("abc", "1500000000"), &["--pull-request-status", status]);
     }
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
     ws.write(&format!(
@@ -452,4 +421,96 @@ fn bad_configurations_fail_at_plan_with_the_attribute_named() {
     let writes: u64 =
         emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
     assert_eq!(writes, 0, "invalid configurations must not write anything");
+}
+
+/// `dagster-cloud branch-deployment create-or-update` of a branch of `REPO` at `commit` (hash, timestamp), as
+/// CI runs it, with `extra` arguments (pull request, commit message, …); returns the deployment's name.
+fn cli_branch_deployment(emulator: &RunningEmulator, branch: &str, commit: (&str, &str), extra: &[&str]) -> String {
+    let (url, (hash, timestamp)) = (emulator.url(), commit);
+    let mut args = vec!["branch-deployment", "create-or-update", "--url", &url, "--git-repo-name", REPO];
+    args.extend(["--branch-name", branch, "--commit-hash", hash, "--timestamp", timestamp]);
+    args.extend(extra);
+    let run = dagster_cloud(&args);
+    assert_eq!(run.code, 0, "{}", run.describe());
+    run.stdout.trim().lines().last().unwrap_or_default().to_string()
+}
+
+/// A branch that CI already deployed, declared without import: apply refuses before writing, says how to
+/// import it, records nothing and leaves the deployment as CI made it; the import it suggests then works.
+#[test]
+fn an_existing_branch_declared_without_import_is_refused_before_any_write() {
+    let emulator = start_emulator();
+    let name = cli_branch_deployment(&emulator, "feature/ci-made", ("c1c1c1", "1718000000"), &[]);
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&format!(
+        "{}{}",
+        provider_block(&emulator),
+        deployment_block("x", "feature/ci-made", "d2d2d2", &[("etl", "ghcr.io/acme/etl:d2")], "")
+    ));
+    let writes = mutation_count(&emulator);
+    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("Branch deployment already exists") && text.contains(&format!("`{name}`")), "{}", run.stderr);
+    assert!(text.contains(&format!("terraform import ADDRESS {REPO}:feature/ci-made")), "{}", run.stderr);
+    assert!(!run.stderr.contains("inconsistent result"), "{}", run.stderr);
+    assert_eq!(mutation_count(&emulator), writes, "nothing may be written");
+    assert!(ws.state_resources().is_empty(), "nothing may be recorded");
+    assert_eq!(deployment(&emulator, &name).expect("still there")["latestCommit"]["commitHash"], "c1c1c1");
+
+    ws.ok(&["import", "-no-color", "dagsterbranch_deployment.x", &format!("{REPO}:feature/ci-made")]);
+    ws.apply();
+    assert_eq!(ws.state_attributes("dagsterbranch_deployment.x")["name"], name.as_str());
+    assert_eq!(deployment(&emulator, &name).expect("deployment")["latestCommit"]["commitHash"], "d2d2d2");
+    ws.assert_empty_plan("after importing and applying");
+}
+
+/// A location that failed to load keeps the resource out of date: the next apply deploys it again (and
+/// fails again while it still fails) instead of reporting no changes; once it loads, the same deployment
+/// is kept. A create whose location fails says how to keep the deployment rather than replace it.
+#[test]
+fn a_failed_load_is_retried_by_every_apply_until_it_loads() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    let config = |image: &str| {
+        format!("{}{}", provider_block(&emulator), deployment_block("x", "feature/sticky", "e1", &[("etl", image)], ""))
+    };
+    ws.write(&config("ghcr.io/acme/etl:1"));
+    ws.apply();
+    let id = ws.state_attributes("dagsterbranch_deployment.x")["deployment_id"].clone();
+
+    emulator.set_failing_image_pattern(Some("etl:2".to_string()));
+    ws.write(&config("ghcr.io/acme/etl:2"));
+    for attempt in ["the update", "the same apply again"] {
+        let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
+        assert_eq!(run.code, 1, "{attempt} must fail while the location fails to load:\n{}", run.describe());
+        assert!(run.stderr.contains("Code location `etl` failed to load"), "{attempt}:\n{}", run.stderr);
+    }
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "a location in ERROR must keep planning an update:\n{}", plan.stdout);
+
+    // The image is fixed under the same tag (re-pushed): the next apply loads it, in the same deployment.
+    emulator.set_failing_image_pattern(None);
+    ws.apply();
+    let state = ws.state_attributes("dagsterbranch_deployment.x");
+    assert_eq!(state["code_location"][0]["load_status"], "LOADED", "{state}");
+    assert_eq!(state["deployment_id"], id, "the deployment must not be replaced");
+    ws.assert_empty_plan("after the location loaded");
+
+    emulator.set_failing_image_pattern(Some("broken".to_string()));
+    let created = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    created.write(&format!(
+        "{}{}",
+        provider_block(&emulator),
+        deployment_block("y", "feature/broken-at-birth", "f1", &[("etl", "ghcr.io/acme/broken:1")], "")
+    ));
+    let run = created.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    // Terraform prints warnings on stdout and errors on stderr.
+    let text = format!("{}{}", run.stdout, run.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("terraform untaint ADDRESS"),
+        "the create must say how to keep the deployment:\n{}",
+        run.describe()
+    );
 }

@@ -158,3 +158,77 @@ fn converges_within_two_applies_with_no_duplicates_or_orphans() {
     assert_eq!(aws.keys, vec![(user, key)], "exactly one access key, the one in state: {aws:?}");
     assert_eq!((aws_orphans, aws_missing), (0, 0));
 }
+
+/// A provider block for `url`, with one agent token to create, so a plan must talk to Dagster+.
+fn one_new_token(url: &str) -> String {
+    format!(
+        "{}\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description = \"endpoint check\"\n}}\n",
+        provider_config(url, None)
+    )
+}
+
+/// An API that cannot be reached fails plan and apply within seconds (no minute of retries), and the
+/// message names the cause: connection refused, a host that does not resolve, a failed TLS handshake.
+#[test]
+fn an_unreachable_api_fails_plan_and_apply_fast_naming_the_cause() {
+    let emulator = start_emulator();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let tls_to_plain_http = emulator.url().replace("http://", "https://");
+    let cases = [
+        (format!("http://127.0.0.1:{closed_port}"), "connection refused"),
+        ("http://dagster-plus.invalid".to_string(), "does not resolve"),
+        (tls_to_plain_http, "TLS handshake"),
+    ];
+    for (url, cause) in &cases {
+        let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+        ws.write(&one_new_token(url));
+        for command in [&["plan", "-no-color"][..], &["apply", "-auto-approve", "-no-color"][..]] {
+            let run = ws.run(command);
+            assert_eq!(run.code, 1, "{url}: terraform {command:?} must fail:\n{}", run.describe());
+            let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(text.contains(cause), "{url}: expected {cause:?} in:\n{}", run.stderr);
+            assert!(
+                text.contains("that `url`") || text.contains("Check `url`"),
+                "{url}: the message must say what to fix:\n{}",
+                run.stderr
+            );
+            eprintln!("{url}: terraform {} failed in {:?}", command[0], run.elapsed);
+            assert!(
+                run.elapsed < std::time::Duration::from_secs(10),
+                "{url}: terraform {command:?} took {:?}; an error no retry can fix must end at once",
+                run.elapsed
+            );
+        }
+        assert!(ws.state_resources().is_empty(), "{url}: nothing may be recorded");
+    }
+    assert_eq!(mutation_count(&emulator), 0);
+}
+
+/// A token of another organization, or a bad token, fails the plan of new objects with what to fix, and
+/// nothing is written.
+#[test]
+fn a_wrong_organization_or_token_fails_at_plan_with_nothing_written() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(
+        &one_new_token(&emulator.url()).replace(&format!("organization = \"{ORG}\""), "organization = \"other-org\""),
+    );
+    let run = ws.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        text.contains("belongs to the Dagster+ organization `test-org`") && text.contains("configured for `other-org`"),
+        "{}",
+        run.stderr
+    );
+    let apply = ws.run(&["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(apply.code, 1, "{}", apply.describe());
+
+    ws.write(&one_new_token(&emulator.url()).replace(ADMIN_TOKEN, "user:test-org:1:not-a-real-token"));
+    let run = ws.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(run.stderr.contains("invalid or revoked"), "{}", run.stderr);
+
+    assert_eq!(mutation_count(&emulator), 0, "nothing may be written");
+    assert!(ws.state_resources().is_empty());
+}

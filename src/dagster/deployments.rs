@@ -262,6 +262,13 @@ impl Client {
         }
     }
 
+    /// The branch deployment of (repository, branch) that is live (not being deleted); `None` when there is
+    /// none.
+    pub async fn live_branch_deployment(&self, repo: &str, branch: &str) -> Result<Option<Deployment>, Error> {
+        let Some(name) = self.branch_deployment_name(repo, branch).await? else { return Ok(None) };
+        Ok(self.deployment_by_name(&name).await?.filter(|d| d.is_branch() && !d.is_pending_deletion()))
+    }
+
     /// Branch deployments, newest first, optionally only those with a pull request in one state.
     pub async fn branch_deployments(
         &self,

@@ -5,6 +5,7 @@
 
 pub mod agents;
 mod cache;
+mod connect;
 pub mod deployments;
 pub mod locations;
 mod retry;
@@ -31,15 +32,24 @@ pub enum Error {
     InvalidRequest { message: String },
     #[error("Dagster+ rejected the request: {message}")]
     GraphQl { message: String },
-    #[error("could not reach Dagster+ at {url}: {source}")]
+    #[error("could not reach Dagster+ at {url}: {}", connect::causes(.source))]
     Transport { url: String, source: reqwest::Error },
+    #[error("nothing accepts connections at {url} (connection refused): {}. Check `url` or DAGSTER_CLOUD_URL, or start the server it names.", connect::causes(.source))]
+    ConnectionRefused { url: String, source: reqwest::Error },
+    #[error("the host `{host}` of {url} does not resolve ({cause}). Check `url` or DAGSTER_CLOUD_URL, or `organization` (which makes https://ORGANIZATION.dagster.cloud).")]
+    UnknownHost { url: String, host: String, cause: String },
+    #[error("the TLS handshake with {url} failed: {cause}. Check that `url` uses the scheme the server speaks (http or https) and that the server's certificate is trusted.")]
+    Tls { url: String, cause: String },
+    #[error("the API token belongs to the Dagster+ organization `{actual}`, but the provider is configured for `{expected}` (`organization` or DAGSTER_CLOUD_ORGANIZATION) at {url}. Use an API token of `{expected}`, or point `url` and `organization` at `{actual}`. Nothing was changed.")]
+    WrongOrganization { url: String, expected: String, actual: String },
     #[error("unexpected HTTP {status} from {url}: {body}")]
     Http { url: String, status: u16, body: String },
     #[error("unexpected response from {url}: {detail}")]
     Decode { url: String, detail: String },
     /// The request may or may not have been carried out (the connection failed after it was sent).
     #[error(
-        "the connection to {url} failed after `{operation}` was sent, so it may or may not have taken effect: {source}"
+        "the connection to {url} failed after `{operation}` was sent, so it may or may not have taken effect: {}",
+        connect::causes(.source)
     )]
     Ambiguous { url: String, operation: String, source: reqwest::Error },
     #[error("interrupted by Terraform while waiting to retry `{operation}`")]
@@ -75,6 +85,10 @@ pub struct Client {
     generations: cache::Generations,
     token_inventory: cache::Snapshot<std::sync::Arc<tokens::TokenInventory>>,
     branch_deployments: cache::Snapshot<std::sync::Arc<deployments::BranchDeploymentIndex>>,
+    /// The configured organization, which the token must belong to.
+    expected_organization: Option<String>,
+    /// Set once the token and organization were checked in this process (before the first write).
+    access_verified: tokio::sync::OnceCell<()>,
 }
 
 #[derive(Deserialize)]
@@ -147,7 +161,12 @@ impl From<ErrorMember> for Error {
 }
 
 impl Client {
-    pub fn new(base_url: &str, api_token: Secret, stop: Context) -> Result<Self, Error> {
+    pub fn new(
+        base_url: &str,
+        api_token: Secret,
+        expected_organization: Option<String>,
+        stop: Context,
+    ) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("terraform-provider-dagsterbranch/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(60))
@@ -161,7 +180,46 @@ impl Client {
             generations: cache::Generations::default(),
             token_inventory: cache::Snapshot::default(),
             branch_deployments: cache::Snapshot::default(),
+            expected_organization,
+            access_verified: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Checks, once per process, that the API token is accepted at this URL and belongs to the configured
+    /// organization. Runs before the first mutation, and at plan time for objects about to be created, so a
+    /// wrong token, URL or organization is reported before anything is written.
+    pub async fn verify_access(&self) -> Result<(), Error> {
+        self.access_verified
+            .get_or_try_init(|| async {
+                let actual = self.organization_name().await?;
+                match &self.expected_organization {
+                    Some(expected) if *expected != actual => {
+                        Err(Error::WrongOrganization { url: self.base_url.clone(), expected: expected.clone(), actual })
+                    }
+                    _ => Ok(()),
+                }
+            })
+            .await
+            .copied()
+    }
+
+    /// The organization the API token belongs to, from the deployment it resolves to at the root path.
+    async fn organization_name(&self) -> Result<String, Error> {
+        const DOCUMENT: &str = "query OrganizationName { currentDeployment { organizationName } }";
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Current {
+            organization_name: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Data {
+            current_deployment: Current,
+        }
+        // Sent directly: `execute_in` checks access before mutations, which would make this recursive.
+        let data: Data =
+            self.send_with_retries(Scope::Organization, "OrganizationName", DOCUMENT, serde_json::json!({})).await?;
+        Ok(data.current_deployment.organization_name)
     }
 
     pub fn base_url(&self) -> &str {
@@ -190,6 +248,7 @@ impl Client {
         if !document.trim_start().starts_with("mutation") {
             return self.send_with_retries(scope, operation, document, variables).await;
         }
+        self.verify_access().await?;
         // Whatever a mutation changes, cached reads must not hide it: snapshots taken before it and those
         // taken while it was in flight (which may or may not see it) are both invalidated.
         self.generations.mutated();
@@ -250,9 +309,15 @@ impl Client {
         debug!(operation, url = %url, "Dagster+ request");
         let response = match request.send().await {
             Ok(response) => response,
-            // Never connected: nothing was sent.
+            // Never connected: nothing was sent. Retried unless no retry can help.
             Err(source) if source.is_connect() => {
-                return Attempt::Retry { error: Error::Transport { url, source }, wait: None }
+                let error = match connect::permanent(&source, &url).await {
+                    None => return Attempt::Retry { error: Error::Transport { url, source }, wait: None },
+                    Some(connect::Permanent::RefusedOnLoopback) => Error::ConnectionRefused { url, source },
+                    Some(connect::Permanent::UnknownHost { host, cause }) => Error::UnknownHost { url, host, cause },
+                    Some(connect::Permanent::Tls { cause }) => Error::Tls { url, cause },
+                };
+                return Attempt::Done(Err(error));
             }
             Err(source) => return Attempt::Lost { url, source },
         };

@@ -252,6 +252,7 @@ impl Resource for AgentTokenResource {
     }
 
     async fn modify_plan(&self, _ctx: &Context, plan: &mut tfplugin::Plan<'_>, diags: &mut Diagnostics) {
+        super::check_access_before_create(&self.config, plan, diags).await;
         super::check_full_deployment_names(&self.config, plan, "deployments", diags).await;
     }
 

@@ -26,6 +26,10 @@ pub const TYPE_NAME: &str = "dagsterbranch_deployment";
 const PULL_REQUEST_STATUSES: &[&str] = &["OPEN", "CLOSED", "MERGED"];
 const CODE_SOURCES: [&str; 4] = ["module_name", "package_name", "python_file", "autoload_defs_module_name"];
 const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// `load_status` of a location whose last load failed, and of one that loaded.
+const LOAD_ERROR: &str = "ERROR";
+const LOAD_LOADED: &str = "LOADED";
 
 pub struct DeploymentResource {
     schema: Schema,
@@ -44,16 +48,16 @@ fn string(name: &str, description: &str) -> Attribute {
 }
 
 fn schema() -> Schema {
-    Schema::new("A Dagster+ branch deployment for one git branch, with its code locations. Dagster+ generates the deployment's name; `repo` and `branch` identify it.")
+    Schema::new("A Dagster+ branch deployment for one git branch, with its code locations. Dagster+ generates the deployment's name; `repo` and `branch` identify it.\n\nA branch that already has a branch deployment (made by `dagster-cloud` in CI, say) is not taken over: apply refuses before writing and names the deployment; import it by `repo:branch`. A code location whose load failed is deployed again by every apply, which fails while the load fails, until it loads. Destroy returns once Dagster+ has finished deleting the deployment (`timeouts.delete`).")
         .attribute(Attribute::computed("id", Type::String, "The deployment's name (same as `name`).").use_state_for_unknown())
         .attribute(Attribute::computed("name", Type::String, "The name Dagster+ generated for the branch deployment; stable across updates.").use_state_for_unknown())
         .attribute(Attribute::computed("deployment_id", Type::Number, "The deployment's numeric id.").use_state_for_unknown())
-        .attribute(Attribute::computed("status", Type::String, "`ACTIVE`, or `PENDING_DELETION` while being deleted."))
+        .attribute(Attribute::computed("status", Type::String, "`ACTIVE`, or `PENDING_DELETION` while being deleted.").use_state_for_unknown())
         .attribute(Attribute::computed("url", Type::String, "The deployment's address in Dagster+.").use_state_for_unknown())
         .attribute(Attribute::required("repo", Type::String, "The git repository, e.g. `acme/data-platform`. Changing it creates another deployment.").requires_replace().validator(Validator::not_blank()))
         .attribute(Attribute::required("branch", Type::String, "The git branch. Changing it creates another deployment.").requires_replace().validator(Validator::not_blank()))
         .attribute(string("base_deployment", "The full deployment this branch deployment is based on.").default(Value::String("prod".into())).validator(Validator::not_blank()))
-        .attribute(string("snapshot_base_condition", "When to snapshot the base deployment's asset state: `on_create` or `on_update`.").validator(Validator::one_of(&["on_create", "on_update"])))
+        .attribute(string("snapshot_base_condition", "When to snapshot the base deployment's asset state: `on_create` or `on_update`. Dagster+ takes it as an input only and never returns it, so it is not read back: after an import, a configured value shows as one in-place change.").validator(Validator::one_of(&["on_create", "on_update"])))
         .attribute(string("branch_url", "Link to the branch in the git host.").validator(crate::provider::url_validator()))
         .attribute(string("on_destroy", "`delete` deletes the branch deployment on destroy; `close` marks its pull request CLOSED and leaves it in Dagster+.").default(Value::String("delete".into())).validator(Validator::one_of(&["delete", "close"])))
         .attribute(Attribute::optional("wait_for_load", Type::Bool, "Wait until every code location has loaded (bounded by `timeouts`).").default(Value::Bool(true)))
@@ -111,9 +115,10 @@ fn schema() -> Schema {
         .block(NestedBlock::new(
             "timeouts",
             Nesting::Single,
-            Block::new("How long to wait for code locations to load.")
+            Block::new("How long to wait for code locations to load, and for a deleted deployment to be gone.")
                 .attribute(string("create", "For example `30m` (default 20m).").validator(duration_validator()))
-                .attribute(string("update", "For example `30m` (default 20m).").validator(duration_validator())),
+                .attribute(string("update", "For example `30m` (default 20m).").validator(duration_validator()))
+                .attribute(string("delete", "How long destroy waits for Dagster+ to finish deleting the deployment, for example `5m` (default 10m).").validator(duration_validator())),
         ))
 }
 
@@ -265,6 +270,7 @@ struct GitBlock {
 struct Timeouts {
     create: Option<String>,
     update: Option<String>,
+    delete: Option<String>,
 }
 
 impl LocationBlock {
@@ -406,6 +412,11 @@ impl DeploymentState {
         configured.and_then(|t| parse_duration(&t).ok()).unwrap_or(DEFAULT_LOAD_TIMEOUT)
     }
 
+    fn delete_timeout(&self) -> Duration {
+        let configured = self.timeouts.as_ref().and_then(|t| t.delete.clone());
+        configured.and_then(|t| parse_duration(&t).ok()).unwrap_or(DEFAULT_DELETE_TIMEOUT)
+    }
+
     /// Takes the deployment's own fields from Dagster+.
     fn refresh_deployment(&mut self, deployment: &Deployment, base_url: &str) {
         let name = deployment.deployment_name.clone();
@@ -477,6 +488,77 @@ impl DeploymentState {
     }
 }
 
+/// A location whose last load failed is planned for deployment again (its `load_status` becomes unknown), so
+/// the next apply retries the load and fails again while it still fails, instead of reporting no changes.
+fn plan_redeploy_of_failed_locations(plan: &mut tfplugin::Plan<'_>) {
+    let Some(Value::List(prior)) = plan.prior.get("code_location") else { return };
+    let failed: BTreeSet<&str> = prior
+        .iter()
+        .filter(|l| l.get("load_status").and_then(Value::as_str) == Some(LOAD_ERROR))
+        .filter_map(|l| l.get("name").and_then(Value::as_str))
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    let Value::Object(attributes) = &mut plan.planned else { return };
+    let Some(Value::List(planned)) = attributes.get_mut("code_location") else { return };
+    for location in planned {
+        let retry = location.get("name").and_then(Value::as_str).is_some_and(|name| failed.contains(name));
+        if let (true, Value::Object(fields)) = (retry, location) {
+            fields.insert("load_status".to_string(), Value::unknown());
+        }
+    }
+}
+
+/// In an update, a location that stays as it is and had loaded keeps `LOADED` in the plan rather than
+/// showing `(known after apply)`: apply does not deploy it again (see `converge`).
+fn plan_load_status_of_unchanged_locations(plan: &mut tfplugin::Plan<'_>) {
+    let Some(Value::List(prior)) = plan.prior.get("code_location") else { return };
+    let loaded: Vec<&Value> =
+        prior.iter().filter(|l| l.get("load_status").and_then(Value::as_str) == Some(LOAD_LOADED)).collect();
+    let Value::Object(attributes) = &mut plan.planned else { return };
+    let Some(Value::List(planned)) = attributes.get_mut("code_location") else { return };
+    for location in planned {
+        let same = loaded.iter().any(|p| without_load_status(p) == without_load_status(location));
+        if let (true, Value::Object(fields)) = (same, location) {
+            fields.insert("load_status".to_string(), Value::String(LOAD_LOADED.to_string()));
+        }
+    }
+}
+
+fn without_load_status(location: &Value) -> Vec<(&String, &Value)> {
+    match location {
+        Value::Object(fields) => fields.iter().filter(|(k, _)| k.as_str() != "load_status").collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Polls until the deployment is gone; a warning (the deletion goes on in Dagster+) when the timeout passes
+/// or Terraform interrupts first.
+async fn wait_until_deleted(ctx: &Context, client: &Client, name: &str, timeout: Duration, diags: &mut Diagnostics) {
+    let deadline = Instant::now() + timeout;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match client.deployment_by_name(name).await {
+            Ok(None) => return,
+            Ok(Some(_)) => {}
+            Err(e) => {
+                diags.push(api_error("Could not check that the branch deployment is gone", e));
+                return;
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || ctx.sleep(delay.min(left)).await.is_err() {
+            diags.push(Diagnostic::warning(
+                "Branch deployment still being deleted",
+                format!("Dagster+ accepted the deletion of `{name}` and is still carrying it out (PENDING_DELETION) after {}s; it goes on without Terraform.", timeout.as_secs()),
+            ));
+            return;
+        }
+        delay = (delay * 2).min(Duration::from_secs(3));
+    }
+}
+
 fn numbers_equal(a: &serde_json::Number, b: &serde_json::Number) -> bool {
     match (a.to_string().parse::<cty::Number>(), b.to_string().parse::<cty::Number>()) {
         (Ok(x), Ok(y)) => x == y,
@@ -518,7 +600,7 @@ impl DeploymentResource {
     ) -> Result<Option<DeploymentState>, Diagnostic> {
         let client = &config.dagster;
         let name = state.name.clone().unwrap_or_default();
-        let settled = state.locations().iter().all(|l| l.load_status.as_deref() == Some("LOADED"));
+        let settled = state.locations().iter().all(|l| l.load_status.as_deref() == Some(LOAD_LOADED));
         let Some(read) = client
             .read_deployment(&name, batched && settled)
             .await
@@ -556,6 +638,14 @@ impl DeploymentResource {
         diags: &mut Diagnostics,
     ) -> Option<DeploymentState> {
         let client = &config.dagster;
+        if prior.is_none() {
+            // The upsert below would take over a deployment made outside this configuration (by CI's
+            // `dagster-cloud`, say) and return values the plan did not show; refuse instead, before writing.
+            if let Err(d) = self.refuse_existing(client, planned).await {
+                diags.push(d);
+                return None;
+            }
+        }
         let deployment = match client
             .create_or_update_branch_deployment(
                 &planned.branch_data(None),
@@ -581,9 +671,14 @@ impl DeploymentResource {
 
         let prior_locations = prior.map(DeploymentState::locations).unwrap_or_default();
         let mut deployed_ok = true;
+        let mut untouched = BTreeSet::new();
         for (index, location) in planned.locations().iter().enumerate() {
-            let unchanged = prior_locations.iter().any(|p| p.name() == location.name() && location.matches(p));
+            // A location whose last load failed is deployed again even when unchanged: that retries the load.
+            let unchanged = prior_locations.iter().any(|p| {
+                p.name() == location.name() && location.matches(p) && p.load_status.as_deref() != Some(LOAD_ERROR)
+            });
             if unchanged {
+                untouched.insert(location.name().to_string());
                 continue;
             }
             if let Err(e) = client.add_or_update_location(&name, &location.document()).await {
@@ -603,10 +698,29 @@ impl DeploymentResource {
 
         if deployed_ok && planned.wait_for_load.unwrap_or(true) && !planned.locations().is_empty() {
             let timeout = planned.load_timeout(prior.is_none());
+            let had_errors = diags.has_errors();
             self.wait_for_load(ctx, client, &name, planned.locations(), timeout, diags).await;
+            if prior.is_none() && !had_errors && diags.has_errors() {
+                // Terraform taints an object whose create reported an error, and replaces it on the next
+                // apply; a provider cannot prevent that. Say how to keep the deployment instead.
+                diags.push(Diagnostic::warning(
+                    "The branch deployment exists; only its code locations failed",
+                    format!("`{name}` was created and is recorded in state, but Terraform marks it tainted because the create reported an error, so the next apply would delete and recreate the whole deployment. To keep it and only deploy the code locations again, fix the cause and run `terraform untaint ADDRESS` before the next apply."),
+                ));
+            }
         }
         match self.fetch(config, &state, false).await {
-            Ok(Some(refreshed)) => Some(refreshed),
+            Ok(Some(mut refreshed)) => {
+                // Apply reports what it did: a location it did not touch keeps the status the plan showed
+                // (the next refresh reads it again).
+                for location in refreshed.code_location.iter_mut().flatten() {
+                    if untouched.contains(location.name()) {
+                        let before = prior_locations.iter().find(|p| p.name() == location.name());
+                        location.load_status = before.and_then(|p| p.load_status.clone());
+                    }
+                }
+                Some(refreshed)
+            }
             Ok(None) => {
                 diags.error(
                     "Branch deployment disappeared",
@@ -687,6 +801,27 @@ impl DeploymentResource {
                 return;
             }
             delay = (delay * 2).min(Duration::from_secs(3));
+        }
+    }
+
+    /// Fails when (repo, branch) already has a live branch deployment that this resource would adopt.
+    async fn refuse_existing(&self, client: &Client, planned: &DeploymentState) -> Result<(), Diagnostic> {
+        let (repo, branch) =
+            (planned.repo.as_deref().unwrap_or_default(), planned.branch.as_deref().unwrap_or_default());
+        let existing = client
+            .live_branch_deployment(repo, branch)
+            .await
+            .map_err(|e| api_error("Could not check whether the branch deployment exists", e))?;
+        match existing {
+            None => Ok(()),
+            Some(deployment) => Err(Diagnostic::error(
+                "Branch deployment already exists",
+                format!(
+                    "Branch `{branch}` of `{repo}` already has a branch deployment in Dagster+, `{name}`, made outside this configuration (for example by `dagster-cloud` in CI). Nothing was changed. Import it instead of creating it: `terraform import ADDRESS {repo}:{branch}` (or by name, `{name}`), or an `import` block with `id = \"{repo}:{branch}\"` (Terraform 1.5+).",
+                    name = deployment.deployment_name
+                ),
+            )
+            .at(Path::root().attr("branch"))),
         }
     }
 
@@ -778,7 +913,10 @@ impl Resource for DeploymentResource {
     }
 
     async fn modify_plan(&self, _ctx: &Context, plan: &mut tfplugin::Plan<'_>, diags: &mut Diagnostics) {
+        super::check_access_before_create(&self.config, plan, diags).await;
         super::check_full_deployment_names(&self.config, plan, "base_deployment", diags).await;
+        plan_redeploy_of_failed_locations(plan);
+        plan_load_status_of_unchanged_locations(plan);
     }
 
     async fn create(&self, ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
@@ -821,7 +959,7 @@ impl Resource for DeploymentResource {
         }
     }
 
-    async fn delete(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) {
+    async fn delete(&self, ctx: &Context, state: &Value, diags: &mut Diagnostics) {
         let result = async {
             let (config, current) = decode_pair::<DeploymentState>(&self.config, state)?;
             let name = current.name.clone().unwrap_or_default();
@@ -843,6 +981,9 @@ impl Resource for DeploymentResource {
                     .delete_branch_deployment(&name)
                     .await
                     .map_err(|e| api_error("Could not delete the branch deployment", e))?;
+                // Dagster+ deletes in the background (PENDING_DELETION); destroy ends when it is gone, so a
+                // create of the same branch right after does not meet the old deployment.
+                wait_until_deleted(ctx, &config.dagster, &name, current.delete_timeout(), diags).await;
                 info!(deployment = %name, "branch deployment deleted");
             }
             Ok::<_, Diagnostic>(())

@@ -65,7 +65,16 @@ pub(crate) async fn check_full_deployment_names(
         return;
     }
     let Ok(provider) = configured(config) else { return };
-    let Some(unknown) = provider.unknown_full_deployments(names).await else { return };
+    let unknown = match provider.unknown_full_deployments(names).await {
+        Ok(unknown) => unknown,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error("Could not check the deployment names", e.to_string())
+                    .at(Path::root().attr(attribute)),
+            );
+            return;
+        }
+    };
     if !unknown.is_empty() {
         diags.attribute_error(
             Path::root().attr(attribute),
@@ -79,6 +88,19 @@ pub(crate) async fn check_full_deployment_names(
     }
 }
 
+/// At plan time, for an object about to be created: checks once per process that the API token is accepted
+/// and belongs to the configured organization, so a wrong token, URL or organization fails the plan rather
+/// than the apply.
+pub(crate) async fn check_access_before_create(config: &SharedConfig, plan: &Plan<'_>, diags: &mut Diagnostics) {
+    if !plan.is_create() || plan.planned.is_null() {
+        return;
+    }
+    let Ok(provider) = configured(config) else { return };
+    if let Err(e) = provider.dagster.verify_access().await {
+        diags.push(Diagnostic::error("Cannot use the Dagster+ API", e.to_string()));
+    }
+}
+
 /// Refuses, before anything is created, deployment names that no longer exist (one may have been deleted
 /// since plan): creating a token first would leave it with its default organization-wide access.
 pub(crate) async fn ensure_full_deployments_exist(
@@ -89,7 +111,9 @@ pub(crate) async fn ensure_full_deployments_exist(
         return Ok(());
     }
     match provider.unknown_full_deployments(names.iter().map(String::as_str)).await {
-        Some(unknown) if !unknown.is_empty() => Err(Diagnostic::error(
+        Err(e) => Err(Diagnostic::error("Could not check the deployment names; nothing was created", e.to_string())
+            .at(Path::root().attr("deployments"))),
+        Ok(unknown) if !unknown.is_empty() => Err(Diagnostic::error(
             "Unknown deployment",
             format!(
                 "Dagster+ has no full deployment named {}; nothing was created. Full deployments: {}.",
