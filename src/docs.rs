@@ -11,10 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use cty::{Type, Value};
-use tfplugin::{
-    Attribute, Block, Context, Diagnostics, IdentitySchema, NestedBlock, Nesting, Presence, Provider as _, Resource,
-    Schema,
-};
+use tfplugin::{Attribute, Block, IdentitySchema, NestedBlock, Nesting, Presence, Provider as _, Schema};
 
 use crate::provider::{self, DagsterBranchProvider};
 
@@ -32,7 +29,7 @@ pub struct Rendered {
 
 /// Renders every page. `root` is the repository root (for `examples/` and `docs/guides/`).
 pub fn render(root: &Path) -> Rendered {
-    let provider = DagsterBranchProvider::new();
+    let provider = DagsterBranchProvider;
     let mut out = Rendered { pages: BTreeMap::new(), problems: Vec::new() };
     let examples = Examples { root: root.join("examples") };
 
@@ -51,7 +48,7 @@ pub fn render(root: &Path) -> Rendered {
         lists: lists.iter().map(|l| l.type_name()).collect(),
         guides,
     };
-    out.pages.insert("index.md".into(), index_page(provider.schema(), &contents, &examples, &mut out.problems));
+    out.pages.insert("index.md".into(), index_page(&provider.schema(), &contents, &examples, &mut out.problems));
 
     for resource in &resources {
         let name = resource.type_name();
@@ -65,7 +62,7 @@ pub fn render(root: &Path) -> Rendered {
             name,
             resource.schema(),
             resource.identity_schema(),
-            imports(resource.as_ref()),
+            resource.importable(),
             &examples,
             &mut out.problems,
         );
@@ -211,17 +208,6 @@ fn check_block(block: &Block, path: &str, problems: &mut Vec<String>) {
     for nested in &block.blocks {
         check_block(&nested.block, &format!("{path}.{}", nested.name), problems);
     }
-}
-
-/// Whether a resource implements import by id. The trait's default refuses with the summary "Import not
-/// supported". The probe runs against the unconfigured provider, so an import that needs Dagster+ or AWS
-/// fails on the missing configuration before any request is made.
-fn imports(resource: &dyn Resource) -> bool {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return true };
-    let mut diags = Diagnostics::new();
-    runtime.block_on(resource.import(&Context::detached(), "docs-probe", &mut diags));
-    let refused = diags.iter().any(|d| d.summary == "Import not supported");
-    !refused
 }
 
 // ----- examples --------------------------------------------------------------------------------------------

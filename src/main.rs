@@ -1,6 +1,7 @@
 //! terraform-provider-dagsterbranch: a Terraform/OpenTofu provider for Dagster+ branch deployments.
 
 mod aws;
+mod client;
 mod dagster;
 mod data_sources;
 mod docs;
@@ -11,7 +12,6 @@ mod resources;
 mod secret;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("--version") {
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(tfplugin::serve(Arc::new(provider::DagsterBranchProvider::new()))) {
+    match runtime.block_on(tfplugin::serve(provider::DagsterBranchProvider)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("terraform-provider-dagsterbranch: {e}");

@@ -1,14 +1,17 @@
 //! The `dagsterbranch` provider block: where Dagster+ is, the API token, and AWS settings for the resources
-//! that create AWS objects. Configure makes no network call; the clients are built from these settings and
-//! used by the resources.
-
-use std::sync::{Arc, OnceLock};
+//! that create AWS objects. Configure makes no network call; it builds the clients (`Configured`) that the
+//! protocol layer hands to every resource, data source and list resource.
 
 use async_trait::async_trait;
-use cty::{Path, Type, Value};
-use tfplugin::{Attribute, Block, Context, Diagnostic, Diagnostics, NestedBlock, Nesting, Resource, Schema, Validator};
+use cty::{Path, Type};
+use tfplugin::{
+    Attribute, Block, Context, DataSourceHandle, Diagnostic, Diagnostics, Field, ListResourceHandle, NestedBlock,
+    Nesting, ResourceHandle, Schema, Validator,
+};
 
+use crate::client::{AwsSettings, Configured};
 use crate::dagster;
+use crate::resources::shared::validators;
 use crate::secret::Secret;
 use crate::{data_sources, list_resources, resources};
 
@@ -16,81 +19,7 @@ pub const ENV_ORGANIZATION: &str = "DAGSTER_CLOUD_ORGANIZATION";
 pub const ENV_API_TOKEN: &str = "DAGSTER_CLOUD_API_TOKEN";
 pub const ENV_URL: &str = "DAGSTER_CLOUD_URL";
 
-/// AWS settings, resolved through the standard credential chain only when an AWS resource needs them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct AwsSettings {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    /// One endpoint for every AWS service (for example a local emulator).
-    pub endpoint_url: Option<String>,
-}
-
-/// What resources get from the provider once Terraform has configured it.
-#[derive(Debug)]
-pub struct Configured {
-    pub dagster: dagster::Client,
-    /// The organization, when configured (the agent's ECS parameters name it).
-    pub organization: Option<String>,
-    /// The resolved Dagster+ base URL (`url`, else `https://ORG.dagster.cloud`), as CI needs it.
-    pub dagster_url: String,
-    /// Settings for the AWS-backed resources; resolved into clients only when one of them runs.
-    pub aws: AwsSettings,
-    /// Full deployment names, fetched once per provider process for plan-time checks.
-    full_deployment_names: tokio::sync::OnceCell<Vec<String>>,
-}
-
-impl Configured {
-    /// Names in `names` that are not full deployments of the organization (fetched once per process).
-    pub async fn unknown_full_deployments<'a>(
-        &self,
-        names: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Vec<String>, dagster::Error> {
-        let known = self
-            .full_deployment_names
-            .get_or_try_init(|| async {
-                let deployments = self.dagster.full_deployments().await?;
-                Ok::<_, dagster::Error>(deployments.into_iter().map(|d| d.deployment_name).collect())
-            })
-            .await?;
-        Ok(names.into_iter().filter(|n| !known.iter().any(|k| k == n)).map(str::to_string).collect())
-    }
-
-    pub fn known_full_deployments(&self) -> Vec<String> {
-        self.full_deployment_names.get().cloned().unwrap_or_default()
-    }
-}
-
-/// Shared between the provider and its resources: empty until ConfigureProvider, or holding the reason the
-/// configuration cannot be used (for example a value only known after apply).
-pub type SharedConfig = Arc<OnceLock<Result<Arc<Configured>, Diagnostic>>>;
-
-pub struct DagsterBranchProvider {
-    schema: Schema,
-    config: SharedConfig,
-}
-
-impl DagsterBranchProvider {
-    pub fn new() -> Self {
-        DagsterBranchProvider { schema: schema(), config: Arc::default() }
-    }
-}
-
-impl Default for DagsterBranchProvider {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The configured clients, or the diagnostic that explains why there are none.
-pub fn configured(shared: &SharedConfig) -> Result<Arc<Configured>, Diagnostic> {
-    match shared.get() {
-        Some(result) => result.clone(),
-        None => Err(Diagnostic::error(
-            "Provider not configured",
-            "Terraform did not configure the dagsterbranch provider before using it.",
-        )),
-    }
-}
+pub struct DagsterBranchProvider;
 
 pub fn schema() -> Schema {
     Schema::new("Manages everything a team needs for Dagster+ branch deployments: agent tokens, the branch-deployment agent, an image registry and the branch deployments themselves.")
@@ -113,7 +42,7 @@ pub fn schema() -> Schema {
             Block::new("AWS settings for the registry resource. Credentials come from the standard AWS chain (environment, shared files, SSO, instance roles); nothing is resolved unless an AWS resource is used.")
                 .attribute(Attribute::optional("region", Type::String, "AWS region. Falls back to `AWS_REGION` / `AWS_DEFAULT_REGION` and the profile's region."))
                 .attribute(Attribute::optional("profile", Type::String, "Named profile from the shared AWS configuration files."))
-                .attribute(Attribute::optional("endpoint_url", Type::String, "An endpoint for every AWS service, for example a local AWS emulator.").validator(url_validator())),
+                .attribute(Attribute::optional("endpoint_url", Type::String, "An endpoint for every AWS service, for example a local AWS emulator.").validator(validators::url())),
         ))
 }
 
@@ -140,15 +69,66 @@ fn api_token_validator() -> Validator {
     })
 }
 
-pub fn url_validator() -> Validator {
-    Validator::string("an http(s) URL", |s| match reqwest::Url::parse(s) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
-        _ => Err(format!("`{s}` is not an http(s) URL.")),
-    })
+/// The provider block as Terraform sends it; any attribute may still be unknown during plan.
+#[derive(serde::Deserialize)]
+pub struct ProviderBlock {
+    organization: Field<String>,
+    api_token: Field<Secret>,
+    url: Field<String>,
+    aws: Field<AwsBlock>,
 }
 
 #[derive(serde::Deserialize)]
-struct ProviderBlock {
+pub struct AwsBlock {
+    region: Field<String>,
+    profile: Field<String>,
+    endpoint_url: Field<String>,
+}
+
+/// A provider argument only known after apply (for example a URL from another resource). Falling back to
+/// the environment or the default URL would plan against the wrong organization, so it is refused, naming
+/// the argument, the way Terraform's own providers do.
+fn unknown_argument(path: Path, name: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("Provider argument `{name}` is not known until apply"),
+        format!("The dagsterbranch provider needs `{name}` to plan, but it depends on a value that is known only after apply. Apply what it depends on first (`terraform apply -target=…`), or set it to a known value or through its environment variable."),
+    )
+    .at(path)
+}
+
+impl ProviderBlock {
+    /// The block with every attribute known, or a diagnostic per unknown one.
+    fn known(self) -> Result<KnownProviderBlock, Vec<Diagnostic>> {
+        let mut unknown = Vec::new();
+        let root = Path::root();
+        let organization = known_or_report(self.organization, root.attr("organization"), "organization", &mut unknown);
+        let url = known_or_report(self.url, root.attr("url"), "url", &mut unknown);
+        let api_token = known_or_report(self.api_token, root.attr("api_token"), "api_token", &mut unknown);
+        let aws = known_or_report(self.aws, root.attr("aws"), "aws", &mut unknown).map(|aws| {
+            let at = |name: &str| root.attr("aws").attr(name);
+            AwsSettings {
+                region: known_or_report(aws.region, at("region"), "aws.region", &mut unknown),
+                profile: known_or_report(aws.profile, at("profile"), "aws.profile", &mut unknown),
+                endpoint_url: known_or_report(aws.endpoint_url, at("endpoint_url"), "aws.endpoint_url", &mut unknown),
+            }
+        });
+        if unknown.is_empty() {
+            Ok(KnownProviderBlock { organization, api_token, url, aws })
+        } else {
+            Err(unknown)
+        }
+    }
+}
+
+/// The value of a provider argument; an unknown one is reported (and reads as unset).
+fn known_or_report<T>(field: Field<T>, path: Path, name: &str, unknown: &mut Vec<Diagnostic>) -> Option<T> {
+    if field.is_unknown() {
+        unknown.push(unknown_argument(path, name));
+    }
+    field.into_known()
+}
+
+struct KnownProviderBlock {
     organization: Option<String>,
     api_token: Option<Secret>,
     url: Option<String>,
@@ -160,7 +140,7 @@ fn setting(configured: Option<String>, env: &str) -> Option<String> {
     configured.or_else(|| std::env::var(env).ok()).filter(|v| !v.trim().is_empty())
 }
 
-fn resolve(block: ProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic> {
+fn resolve(block: KnownProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic> {
     let organization = setting(block.organization, ENV_ORGANIZATION);
     let url = setting(block.url, ENV_URL);
     let api_token = block.api_token.or_else(|| setting(None, ENV_API_TOKEN).map(Secret::new)).ok_or_else(|| {
@@ -188,22 +168,13 @@ fn resolve(block: ProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic
     }
     let dagster = dagster::Client::new(&base_url, api_token, organization.clone(), ctx.clone())
         .map_err(|e| Diagnostic::error("Cannot create the Dagster+ client", e.to_string()))?;
-    Ok(Configured {
-        dagster,
-        organization,
-        dagster_url: base_url,
-        aws: block.aws.unwrap_or_default(),
-        full_deployment_names: tokio::sync::OnceCell::new(),
-    })
+    Ok(Configured::new(dagster, organization, base_url, block.aws.unwrap_or_default()))
 }
 
 /// The organization's base URL: http(s), no query or fragment, and not the GraphQL endpoint itself (the
 /// client appends `/graphql`, or `/DEPLOYMENT/graphql`, to it).
 fn dagster_url_check(url: &str, from: &str) -> Result<(), String> {
-    let parsed = match reqwest::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => parsed,
-        _ => return Err(format!("`{url}` is not an http(s) URL (from {from}).")),
-    };
+    let parsed = validators::check_url(url).map_err(|e| format!("{e} (from {from})"))?;
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(format!("`{url}` (from {from}) has a query or fragment; give the organization's base URL, such as https://ORG.dagster.cloud."));
     }
@@ -217,42 +188,44 @@ fn dagster_url_check(url: &str, from: &str) -> Result<(), String> {
 
 #[async_trait]
 impl tfplugin::Provider for DagsterBranchProvider {
+    type Client = Configured;
+    type Config = ProviderBlock;
+
     fn type_name(&self) -> &'static str {
         "dagsterbranch"
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn schema(&self) -> Schema {
+        schema()
     }
 
-    async fn configure(&self, ctx: &Context, config: &Value, diags: &mut Diagnostics) {
-        // Values known only after apply (for example a URL from another resource) are legal here; the
-        // resources report them if they are still unknown when needed.
-        let result = match tfplugin::decode::<ProviderBlock>(config) {
-            Ok(block) => resolve(block, ctx).map(Arc::new),
-            Err(_) => Err(Diagnostic::error(
-                "Provider configuration not known yet",
-                "The provider block depends on values known only after apply; apply those first (-target) or use known values.",
-            )),
+    async fn configure(&self, ctx: &Context, config: ProviderBlock, diags: &mut Diagnostics) -> Option<Configured> {
+        let block = match config.known() {
+            Ok(block) => block,
+            Err(unknown) => {
+                unknown.into_iter().for_each(|d| diags.push(d));
+                return None;
+            }
         };
-        if let Err(diagnostic) = &result {
-            if config.is_wholly_known() {
-                diags.push(diagnostic.clone());
+        match resolve(block, ctx) {
+            Ok(configured) => Some(configured),
+            Err(diagnostic) => {
+                diags.push(diagnostic);
+                None
             }
         }
-        let _ = self.config.set(result);
     }
 
-    fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        resources::all(&self.config)
+    fn resources(&self) -> Vec<ResourceHandle<Configured>> {
+        resources::all()
     }
 
-    fn data_sources(&self) -> Vec<Arc<dyn tfplugin::DataSource>> {
-        data_sources::all(&self.config)
+    fn data_sources(&self) -> Vec<DataSourceHandle<Configured>> {
+        data_sources::all()
     }
 
-    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::ListResource>> {
-        list_resources::all(&self.config)
+    fn list_resources(&self) -> Vec<ListResourceHandle<Configured>> {
+        list_resources::all()
     }
 }
 
@@ -267,7 +240,8 @@ mod tests {
             let mut diags = Diagnostics::new();
             let block = Block::new("t")
                 .attribute(Attribute::optional("api_token", Type::String, "").validator(validator.clone()));
-            let value = Value::Object([("api_token".to_string(), Value::String(s.into()))].into_iter().collect());
+            let value =
+                cty::Value::Object([("api_token".to_string(), cty::Value::String(s.into()))].into_iter().collect());
             block.validate(&value, &Path::root(), &mut diags);
             diags.has_errors()
         };

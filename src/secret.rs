@@ -1,9 +1,10 @@
 //! Secrets (API tokens, agent tokens) wrapped so that formatting them for a log or an error cannot leak
-//! them: `Debug` and `Display` print `***`. The value is reachable only through `expose`.
+//! them: `Debug` and `Display` print `***`. The value is reachable through `expose`, and through `Serialize`,
+//! which is how a state model holding one is written into Terraform's state (nothing else serializes them).
 
 use std::fmt;
 
-#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 

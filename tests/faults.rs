@@ -232,3 +232,26 @@ fn a_wrong_organization_or_token_fails_at_plan_with_nothing_written() {
     assert_eq!(mutation_count(&emulator), 0, "nothing may be written");
     assert!(ws.state_resources().is_empty());
 }
+
+/// A provider argument known only after apply (here `url` from another resource) is refused at plan, naming
+/// the argument. It must not fall back to `DAGSTER_CLOUD_URL` (set here to a working emulator) or to
+/// `https://ORG.dagster.cloud`, which would plan against another endpoint than the one configured.
+#[test]
+fn an_unknown_provider_url_is_refused_at_plan_not_replaced_by_a_fallback() {
+    let emulator = start_emulator();
+    let mut ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.env("DAGSTER_CLOUD_URL", &emulator.url());
+    let config = one_new_token("${terraform_data.endpoint.id}");
+    ws.write(&format!("resource \"terraform_data\" \"endpoint\" {{\n  input = \"dagster-plus\"\n}}\n{config}"));
+    let run = ws.run(&["plan", "-no-color"]);
+    assert_eq!(run.code, 1, "the plan must fail:\n{}", run.describe());
+    let found = diagnostics(&run.stderr);
+    let unknown = found
+        .iter()
+        .find(|d| d.summary == "Provider argument `url` is not known until apply")
+        .unwrap_or_else(|| panic!("no diagnostic naming `url`:\n{}", run.stderr));
+    assert_eq!(unknown.severity, "Error");
+    assert!(unknown.detail.contains("-target"), "the diagnostic must say what to do:\n{}", run.stderr);
+    assert_eq!(mutation_count(&emulator), 0, "nothing may be written");
+    assert!(ws.state_resources().is_empty());
+}

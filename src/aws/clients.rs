@@ -11,7 +11,7 @@ use tokio::sync::OnceCell;
 use tracing::info;
 
 use super::error::{Error, Result};
-use crate::provider::AwsSettings;
+use crate::client::AwsSettings;
 use crate::secret::Secret;
 
 /// IAM's token buckets are account-wide and small; the SDK's default of 3 attempts gives up on throttling

@@ -2,44 +2,40 @@
 //! gating (for example a `precondition` that the branch-deployment agent is running).
 
 use async_trait::async_trait;
-use cty::{Type, Value};
-use serde::Serialize;
+use cty::Type;
+use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Context, DataSource, Diagnostic, Diagnostics, Schema};
 
-use crate::provider::{configured, SharedConfig};
+use crate::client::Configured;
+use crate::dagster::agents::Agent;
 
-pub struct AgentsDataSource {
-    schema: Schema,
-    config: SharedConfig,
+pub struct AgentsDataSource;
+
+fn schema() -> Schema {
+    let strings = Type::List(Box::new(Type::String));
+    let agent = Type::object(
+        [
+            ("id", Type::String),
+            ("label", Type::String),
+            ("status", Type::String),
+            ("last_heartbeat_time", Type::Number),
+            ("errors", strings.clone()),
+            ("queues", strings),
+        ]
+        .into_iter()
+        .map(|(k, t)| (k.to_string(), t)),
+    );
+    Schema::new("Every agent of the organization as Dagster+ reports it.")
+        .attribute(Attribute::computed("agents", Type::List(Box::new(agent)), "The agents: `id`, `label`, `status` (`RUNNING` or `NOT_RUNNING`), `last_heartbeat_time` (seconds since the epoch), recent `errors` and served `queues`."))
 }
 
-impl AgentsDataSource {
-    pub fn new(config: SharedConfig) -> Self {
-        let strings = Type::List(Box::new(Type::String));
-        let agent = Type::object(
-            [
-                ("id", Type::String),
-                ("label", Type::String),
-                ("status", Type::String),
-                ("last_heartbeat_time", Type::Number),
-                ("errors", strings.clone()),
-                ("queues", strings),
-            ]
-            .into_iter()
-            .map(|(k, t)| (k.to_string(), t)),
-        );
-        let schema = Schema::new("Every agent of the organization as Dagster+ reports it.")
-            .attribute(Attribute::computed("agents", Type::List(Box::new(agent)), "The agents: `id`, `label`, `status` (`RUNNING` or `NOT_RUNNING`), `last_heartbeat_time` (seconds since the epoch), recent `errors` and served `queues`."));
-        AgentsDataSource { schema, config }
-    }
+/// The data source's value, in the shape of the schema.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct AgentsModel {
+    agents: Option<Vec<AgentEntry>>,
 }
 
-#[derive(Serialize)]
-struct Agents {
-    agents: Vec<AgentEntry>,
-}
-
-#[derive(Serialize)]
+#[derive(Debug, Deserialize, Serialize)]
 struct AgentEntry {
     id: String,
     label: Option<String>,
@@ -49,38 +45,52 @@ struct AgentEntry {
     queues: Vec<String>,
 }
 
+impl AgentEntry {
+    fn flatten(agent: Agent) -> AgentEntry {
+        AgentEntry {
+            queues: agent.queues(),
+            id: agent.id,
+            label: agent.agent_label,
+            status: agent.status,
+            last_heartbeat_time: agent.last_heartbeat_time,
+            errors: agent.errors.into_iter().map(|e| e.error.message).collect(),
+        }
+    }
+}
+
 #[async_trait]
 impl DataSource for AgentsDataSource {
+    type Client = Configured;
+    type Model = AgentsModel;
+
     fn type_name(&self) -> &'static str {
         "dagsterbranch_agents"
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn schema(&self) -> Schema {
+        schema()
     }
 
-    async fn read(&self, _ctx: &Context, _config: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let result = async {
-            let provider = configured(&self.config)?;
-            let agents = provider
-                .dagster
-                .agents()
-                .await
-                .map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))?;
-            let agents = agents
-                .into_iter()
-                .map(|a| AgentEntry {
-                    queues: a.queues(),
-                    id: a.id,
-                    label: a.agent_label,
-                    status: a.status,
-                    last_heartbeat_time: a.last_heartbeat_time,
-                    errors: a.errors.into_iter().map(|e| e.error.message).collect(),
-                })
-                .collect();
-            tfplugin::encode(&Agents { agents }, &self.schema.value_type())
-        }
-        .await;
-        diags.capture(result)
+    async fn read(
+        &self,
+        _ctx: &Context,
+        client: &Configured,
+        _config: AgentsModel,
+        diags: &mut Diagnostics,
+    ) -> Option<AgentsModel> {
+        let agents =
+            client.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()));
+        let agents = diags.capture(agents)?;
+        Some(AgentsModel { agents: Some(agents.into_iter().map(AgentEntry::flatten).collect()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_covers_the_schema() {
+        tfplugin::model::check_covers::<AgentsModel>(&schema().block).unwrap();
     }
 }

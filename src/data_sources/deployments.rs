@@ -4,16 +4,17 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use cty::{Type, Value};
+use cty::Type;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Context, DataSource, Diagnostics, Schema, Validator};
 
-use crate::provider::{configured, SharedConfig};
+use crate::client::Configured;
+use crate::resources::deployment::{self, Listed};
 
-pub struct DeploymentsDataSource {
-    schema: Schema,
-    config: SharedConfig,
-}
+/// How many deployments are read when `limit` is not set.
+const DEFAULT_LIMIT: i64 = 1000;
+
+pub struct DeploymentsDataSource;
 
 fn entry_type() -> Type {
     Type::object(
@@ -33,58 +34,50 @@ fn entry_type() -> Type {
     )
 }
 
-impl DeploymentsDataSource {
-    pub fn new(config: SharedConfig) -> Self {
-        let schema = Schema::new(
-            "Branch deployments in Dagster+, filtered by repository, pull request status and age of the last commit.",
+fn schema() -> Schema {
+    let [repo, pull_request_status] = deployment::filter_attributes();
+    Schema::new(
+        "Branch deployments in Dagster+, filtered by repository, pull request status and age of the last commit.",
+    )
+    .attribute(repo)
+    .attribute(pull_request_status)
+    .attribute(
+        Attribute::optional(
+            "older_than_days",
+            Type::Number,
+            "Only deployments whose last commit is older than this many days.",
         )
-        .attribute(Attribute::optional("repo", Type::String, "Only deployments of this git repository."))
-        .attribute(
-            Attribute::optional(
-                "pull_request_status",
-                Type::String,
-                "Only deployments whose pull request is `OPEN`, `CLOSED` or `MERGED`.",
-            )
-            .validator(Validator::one_of(&["OPEN", "CLOSED", "MERGED"])),
-        )
-        .attribute(
-            Attribute::optional(
-                "older_than_days",
-                Type::Number,
-                "Only deployments whose last commit is older than this many days.",
-            )
-            .validator(Validator::new("zero or more", |v| match v.as_number() {
-                Some(n) if n.is_negative() => Err(format!("{n} is negative.")),
+        .validator(Validator::new("zero or more", |v| match v.as_number() {
+            Some(n) if n.is_negative() => Err(format!("{n} is negative.")),
+            _ => Ok(()),
+        })),
+    )
+    .attribute(
+        Attribute::optional("limit", Type::Number, "At most this many deployments are read (default 1000).").validator(
+            Validator::new("1 or more", |v| match v.as_number().and_then(cty::Number::to_i64) {
+                Some(n) if n < 1 => Err(format!("{n} is less than 1.")),
                 _ => Ok(()),
-            })),
-        )
-        .attribute(
-            Attribute::optional("limit", Type::Number, "At most this many deployments are read (default 1000).")
-                .validator(Validator::new("1 or more", |v| match v.as_number().and_then(cty::Number::to_i64) {
-                    Some(n) if n < 1 => Err(format!("{n} is less than 1.")),
-                    _ => Ok(()),
-                })),
-        )
-        .attribute(Attribute::computed(
-            "deployments",
-            Type::List(Box::new(entry_type())),
-            "The matching branch deployments, newest first.",
-        ));
-        DeploymentsDataSource { schema, config }
-    }
+            }),
+        ),
+    )
+    .attribute(Attribute::computed(
+        "deployments",
+        Type::List(Box::new(entry_type())),
+        "The matching branch deployments, newest first.",
+    ))
 }
 
-#[derive(Deserialize, Serialize)]
-struct Filters {
+/// The filters, and the deployments found.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct DeploymentsModel {
     repo: Option<String>,
     pull_request_status: Option<String>,
     older_than_days: Option<f64>,
     limit: Option<i64>,
-    #[serde(default)]
     deployments: Option<Vec<Entry>>,
 }
 
-#[derive(Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize)]
 struct Entry {
     name: String,
     repo: String,
@@ -97,58 +90,84 @@ struct Entry {
     url: String,
 }
 
+impl Entry {
+    fn from_listed(listed: Listed, base_url: &str) -> Entry {
+        let Listed { deployment, git } = listed;
+        Entry {
+            url: deployment::deployment_url(base_url, &deployment.deployment_name),
+            name: deployment.deployment_name,
+            repo: git.repo_name,
+            branch: git.branch_name,
+            pull_request_status: git.pull_request_status,
+            pull_request_number: git.pull_request_number,
+            commit_hash: deployment.latest_commit.as_ref().map(|c| c.commit_hash.clone()),
+            commit_timestamp: deployment.latest_commit.map(|c| c.timestamp),
+            base_deployment: deployment.parent_deployment.map(|p| p.deployment_name),
+        }
+    }
+}
+
+/// Whether the deployment's last commit is older than `cutoff` (seconds since the epoch); one without a
+/// commit is not.
+fn committed_before(listed: &Listed, cutoff: f64) -> bool {
+    let committed = listed.deployment.latest_commit.as_ref().and_then(|c| c.timestamp.as_f64());
+    committed.is_some_and(|t| t < cutoff)
+}
+
 #[async_trait]
 impl DataSource for DeploymentsDataSource {
+    type Client = Configured;
+    type Model = DeploymentsModel;
+
     fn type_name(&self) -> &'static str {
         "dagsterbranch_deployments"
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn schema(&self) -> Schema {
+        schema()
     }
 
-    async fn read(&self, _ctx: &Context, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let result = async {
-            let provider = configured(&self.config)?;
-            let mut filters = tfplugin::decode::<Filters>(config)?;
-            let found = provider
-                .dagster
-                .branch_deployments(filters.limit.unwrap_or(1000), filters.pull_request_status.as_deref())
-                .await
-                .map_err(|e| tfplugin::Diagnostic::error("Could not list branch deployments", e.to_string()))?;
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
-            let cutoff = filters.older_than_days.map(|days| now - days * 86_400.0);
-            let entries = found
-                .into_iter()
-                .filter(|d| !d.is_pending_deletion())
-                .filter_map(|d| {
-                    let git = d.branch_deployment_git_metadata.clone()?;
-                    if filters.repo.as_deref().is_some_and(|r| r != git.repo_name) {
-                        return None;
-                    }
-                    let committed = d.latest_commit.as_ref().and_then(|c| c.timestamp.as_f64());
-                    if let Some(cutoff) = cutoff {
-                        if committed.is_none_or(|t| t >= cutoff) {
-                            return None;
-                        }
-                    }
-                    Some(Entry {
-                        url: format!("{}/{}", provider.dagster.base_url(), d.deployment_name),
-                        name: d.deployment_name,
-                        repo: git.repo_name,
-                        branch: git.branch_name,
-                        pull_request_status: git.pull_request_status,
-                        pull_request_number: git.pull_request_number,
-                        commit_hash: d.latest_commit.as_ref().map(|c| c.commit_hash.clone()),
-                        commit_timestamp: d.latest_commit.map(|c| c.timestamp),
-                        base_deployment: d.parent_deployment.map(|p| p.deployment_name),
-                    })
-                })
-                .collect();
-            filters.deployments = Some(entries);
-            tfplugin::encode(&filters, &self.schema.value_type())
-        }
+    async fn read(
+        &self,
+        _ctx: &Context,
+        client: &Configured,
+        mut model: DeploymentsModel,
+        diags: &mut Diagnostics,
+    ) -> Option<DeploymentsModel> {
+        let found = deployment::find_all(
+            &client.dagster,
+            model.repo.as_deref(),
+            model.pull_request_status.as_deref(),
+            model.limit.unwrap_or(DEFAULT_LIMIT),
+        )
         .await;
-        diags.capture(result)
+        let found = match found {
+            Ok(found) => found,
+            Err(e) => {
+                diags.error("Could not list branch deployments", e.to_string());
+                return None;
+            }
+        };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
+        let cutoff = model.older_than_days.map(|days| now - days * 86_400.0);
+        let base_url = client.dagster.base_url();
+        model.deployments = Some(
+            found
+                .into_iter()
+                .filter(|listed| cutoff.is_none_or(|cutoff| committed_before(listed, cutoff)))
+                .map(|listed| Entry::from_listed(listed, base_url))
+                .collect(),
+        );
+        Some(model)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_covers_the_schema() {
+        tfplugin::model::check_covers::<DeploymentsModel>(&schema().block).unwrap();
     }
 }

@@ -3,15 +3,10 @@
 pub mod agents;
 pub mod deployments;
 
-use std::sync::Arc;
+use tfplugin::DataSourceHandle;
 
-use tfplugin::DataSource;
+use crate::client::Configured;
 
-use crate::provider::SharedConfig;
-
-pub fn all(config: &SharedConfig) -> Vec<Arc<dyn DataSource>> {
-    vec![
-        Arc::new(agents::AgentsDataSource::new(config.clone())),
-        Arc::new(deployments::DeploymentsDataSource::new(config.clone())),
-    ]
+pub fn all() -> Vec<DataSourceHandle<Configured>> {
+    vec![DataSourceHandle::new(agents::AgentsDataSource), DataSourceHandle::new(deployments::DeploymentsDataSource)]
 }

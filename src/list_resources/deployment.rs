@@ -2,103 +2,88 @@
 //! and pull request status, so `terraform query -generate-config-out` can bring them under management.
 
 use async_trait::async_trait;
-use cty::{Type, Value};
-use tfplugin::{Attribute, Context, Diagnostics, ListResource, ListedObject, Schema, Validator};
+use serde::{Deserialize, Serialize};
+use tfplugin::{Context, Diagnostic, Diagnostics, ListResource, ListedObject, Schema};
 
-use crate::provider::{configured, SharedConfig};
-use crate::resources::deployment::{self, DeploymentResource};
+use crate::client::Configured;
+use crate::resources::deployment::{self, DeploymentIdentity, DeploymentState};
 
 /// How many deployments one query lists when Terraform sets no limit.
 const DEFAULT_LIMIT: i64 = 1000;
 
-pub struct DeploymentList {
-    schema: Schema,
-    resource: DeploymentResource,
-    config: SharedConfig,
+pub struct DeploymentList;
+
+/// The `config` block.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct DeploymentListConfig {
+    repo: Option<String>,
+    pull_request_status: Option<String>,
 }
 
-impl DeploymentList {
-    pub fn new(config: SharedConfig) -> Self {
-        let schema = Schema::new("Lists Dagster+ branch deployments.")
-            .attribute(Attribute::optional("repo", Type::String, "Only deployments of this git repository."))
-            .attribute(
-                Attribute::optional(
-                    "pull_request_status",
-                    Type::String,
-                    "Only deployments whose pull request is `OPEN`, `CLOSED` or `MERGED`.",
-                )
-                .validator(Validator::one_of(&["OPEN", "CLOSED", "MERGED"])),
-            );
-        DeploymentList { schema, resource: DeploymentResource::new(config.clone()), config }
-    }
+fn schema() -> Schema {
+    let [repo, pull_request_status] = deployment::filter_attributes();
+    Schema::new("Lists Dagster+ branch deployments.").attribute(repo).attribute(pull_request_status)
 }
 
 #[async_trait]
 impl ListResource for DeploymentList {
+    type Client = Configured;
+    type Config = DeploymentListConfig;
+    type State = DeploymentState;
+    type Identity = DeploymentIdentity;
+
     fn type_name(&self) -> &'static str {
         deployment::TYPE_NAME
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn schema(&self) -> Schema {
+        schema()
     }
 
     async fn list(
         &self,
         _ctx: &Context,
-        config: &Value,
+        client: &Configured,
+        config: DeploymentListConfig,
         include_state: bool,
         limit: i64,
         diags: &mut Diagnostics,
-    ) -> Vec<ListedObject> {
-        let provider = match configured(&self.config) {
-            Ok(p) => p,
-            Err(d) => {
-                diags.push(d);
-                return Vec::new();
-            }
-        };
-        let repo = config.get("repo").and_then(Value::as_str);
-        let status = config.get("pull_request_status").and_then(Value::as_str);
+    ) -> Vec<ListedObject<DeploymentState, DeploymentIdentity>> {
         let limit = if limit > 0 { limit } else { DEFAULT_LIMIT };
-        let deployments = match provider.dagster.branch_deployments(limit, status).await {
-            Ok(d) => d,
+        let dagster = &client.dagster;
+        let found = deployment::find_all(dagster, config.repo.as_deref(), config.pull_request_status.as_deref(), limit);
+        let found = match found.await {
+            Ok(found) => found,
             Err(e) => {
                 diags.error("Could not list branch deployments", e.to_string());
                 return Vec::new();
             }
         };
         let mut listed = Vec::new();
-        for found in deployments {
-            let Some(git) = &found.branch_deployment_git_metadata else { continue };
-            if repo.is_some_and(|r| r != git.repo_name) || found.is_pending_deletion() {
-                continue;
-            }
-            let identity = Value::Object(
-                [
-                    ("repo".to_string(), Value::String(git.repo_name.clone())),
-                    ("branch".to_string(), Value::String(git.branch_name.clone())),
-                ]
-                .into_iter()
-                .collect(),
-            );
+        for found in found {
+            let name = &found.deployment.deployment_name;
             let state = if include_state {
-                match deployment::state_of(&self.resource, &provider, &found.deployment_name).await {
-                    Ok(state) => state,
-                    Err(d) => {
-                        diags.push(d);
-                        None
-                    }
-                }
+                let seed = DeploymentState::named(name.clone());
+                diags.capture(deployment::refresh(dagster, &seed, false).await.map_err(Diagnostic::from)).flatten()
             } else {
                 None
             };
             listed.push(ListedObject {
-                display_name: format!("{}:{} ({})", git.repo_name, git.branch_name, found.deployment_name),
-                identity,
+                display_name: format!("{}:{} ({name})", found.git.repo_name, found.git.branch_name),
+                identity: found.identity(),
                 state,
             });
         }
         listed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_covers_the_schema() {
+        tfplugin::model::check_covers::<DeploymentListConfig>(&schema().block).unwrap();
     }
 }

@@ -2,12 +2,10 @@
 
 pub mod deployment;
 
-use std::sync::Arc;
+use tfplugin::ListResourceHandle;
 
-use tfplugin::ListResource;
+use crate::client::Configured;
 
-use crate::provider::SharedConfig;
-
-pub fn all(config: &SharedConfig) -> Vec<Arc<dyn ListResource>> {
-    vec![Arc::new(deployment::DeploymentList::new(config.clone()))]
+pub fn all() -> Vec<ListResourceHandle<Configured>> {
+    vec![ListResourceHandle::new(deployment::DeploymentList)]
 }

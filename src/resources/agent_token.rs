@@ -4,29 +4,21 @@
 //! grants until the token has exactly the configured scopes. The description changes in place.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use cty::{Path, Type, Value};
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Context, Diagnostic, Diagnostics, Resource, Schema, Validator};
+use tfplugin::{Attribute, Context, Diagnostic, Diagnostics, Plan, Resource, Schema, Validator};
 use tracing::{info, warn};
 
+use super::shared::checks;
+use crate::client::Configured;
 use crate::dagster::deployments::FullDeployment;
 use crate::dagster::tokens::{AgentToken, GrantScope};
 use crate::dagster::{self, Client};
-use crate::provider::{configured, SharedConfig};
+use crate::secret::Secret;
 
-pub struct AgentTokenResource {
-    schema: Schema,
-    config: SharedConfig,
-}
-
-impl AgentTokenResource {
-    pub fn new(config: SharedConfig) -> Self {
-        AgentTokenResource { schema: schema(), config }
-    }
-}
+pub struct AgentTokenResource;
 
 fn schema() -> Schema {
     Schema::new("A Dagster+ agent token. Agents authenticate with it; its scopes decide which deployments the agent may serve. The token value is sensitive and is known only to the Terraform state that created it.")
@@ -54,13 +46,13 @@ fn schema() -> Schema {
 
 /// The resource's state, in the shape of the schema.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-struct AgentTokenState {
+pub struct AgentTokenState {
     id: Option<String>,
     description: Option<String>,
     organization: Option<bool>,
     all_branch_deployments: Option<bool>,
     deployments: Option<BTreeSet<String>>,
-    token: Option<String>,
+    token: Option<Secret>,
     create_timestamp: Option<serde_json::Number>,
 }
 
@@ -123,7 +115,7 @@ impl AgentTokenState {
         if let Some(secret) = &token.token {
             // Kept from creation; filled after import when the API reveals it.
             if self.token.is_none() {
-                self.token = Some(secret.expose().to_string());
+                self.token = Some(secret.clone());
             }
         }
         if token.create_timestamp.is_some() {
@@ -144,6 +136,19 @@ fn deployment_name(deployments: &[FullDeployment], id: i64) -> String {
 
 fn api_error(summary: &str, error: dagster::Error) -> Diagnostic {
     Diagnostic::error(summary, error.to_string())
+}
+
+/// Reads the token back from Dagster+ (`find` and `flatten` in one, as the inventory call returns both the
+/// token and the deployments its grants name); `Ok(None)` when it was revoked or deleted.
+async fn find(client: &Client, state: &AgentTokenState) -> Result<Option<AgentTokenState>, Diagnostic> {
+    let token_id = state.token_id()?;
+    let inventory = client.agent_token_inventory().await.map_err(|e| api_error("Could not read agent tokens", e))?;
+    let Some(token) = inventory.tokens.iter().find(|t| t.id == token_id && !t.revoked) else {
+        return Ok(None);
+    };
+    let mut refreshed = state.clone();
+    refreshed.refresh_from(token, &inventory.deployments);
+    Ok(Some(refreshed))
 }
 
 /// Adds missing grants before removing surplus ones, so a token being re-scoped never loses access in
@@ -212,60 +217,50 @@ pub async fn apply_scopes(
     Ok(())
 }
 
-impl AgentTokenResource {
-    fn client(&self) -> Result<Arc<crate::provider::Configured>, Diagnostic> {
-        configured(&self.config)
-    }
-
-    fn encode(&self, state: &AgentTokenState, diags: &mut Diagnostics) -> Option<Value> {
-        match tfplugin::encode(state, &self.schema.value_type()) {
-            Ok(value) => Some(value),
-            Err(d) => {
-                diags.push(d);
-                None
-            }
-        }
-    }
-
-    /// Reads the token back from Dagster+; `Ok(None)` when it was revoked or deleted.
-    async fn fetch(&self, client: &Client, state: &AgentTokenState) -> Result<Option<AgentTokenState>, Diagnostic> {
-        let token_id = state.token_id()?;
-        let inventory =
-            client.agent_token_inventory().await.map_err(|e| api_error("Could not read agent tokens", e))?;
-        let Some(token) = inventory.tokens.iter().find(|t| t.id == token_id && !t.revoked) else {
-            return Ok(None);
-        };
-        let mut refreshed = state.clone();
-        refreshed.refresh_from(token, &inventory.deployments);
-        Ok(Some(refreshed))
-    }
-}
-
 #[async_trait]
 impl Resource for AgentTokenResource {
+    type Client = Configured;
+    type State = AgentTokenState;
+    type Identity = ();
+    const IMPORTABLE: bool = true;
+
     fn type_name(&self) -> &'static str {
         "dagsterbranch_agent_token"
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn schema(&self) -> Schema {
+        schema()
     }
 
-    async fn modify_plan(&self, _ctx: &Context, plan: &mut tfplugin::Plan<'_>, diags: &mut Diagnostics) {
-        super::check_access_before_create(&self.config, plan, diags).await;
-        super::check_full_deployment_names(&self.config, plan, "deployments", diags).await;
+    async fn modify_plan(
+        &self,
+        _ctx: &Context,
+        client: &Configured,
+        plan: &mut Plan<AgentTokenState>,
+        diags: &mut Diagnostics,
+    ) {
+        checks::access_before_create(client, plan.is_create(), diags).await;
+        let prior = plan.prior.as_ref().and_then(|p| p.deployments.as_ref());
+        if let Some(names) = plan.planned.deployments.as_ref().filter(|names| Some(*names) != prior) {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            checks::full_deployment_names(client, &names, Path::root().attr("deployments"), diags).await;
+        }
     }
 
-    async fn create(&self, _ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let configured =
-            diags.capture(self.client().and_then(|c| tfplugin::decode::<AgentTokenState>(planned).map(|p| (c, p))))?;
-        let (config, plan) = configured;
-        let client = &config.dagster;
-        if let Err(d) = super::ensure_full_deployments_exist(&config, &plan.scopes().deployments).await {
+    async fn create(
+        &self,
+        _ctx: &Context,
+        client: &Configured,
+        planned: AgentTokenState,
+        diags: &mut Diagnostics,
+    ) -> Option<AgentTokenState> {
+        let deployments = planned.scopes().deployments;
+        if let Err(d) = checks::full_deployments_exist(client, &deployments, Path::root().attr("deployments")).await {
             diags.push(d);
             return None;
         }
-        let token = match client.create_agent_token(plan.description.as_deref()).await {
+        let dagster = &client.dagster;
+        let token = match dagster.create_agent_token(planned.description.as_deref()).await {
             Ok(token) => token,
             Err(e) => {
                 diags.push(api_error("Could not create the agent token", e));
@@ -273,82 +268,81 @@ impl Resource for AgentTokenResource {
             }
         };
         info!(token_id = token.id, "agent token created");
-        let mut state = plan.clone();
+        let mut state = planned.clone();
         state.refresh_from(&token, &[]);
         // From here on the token exists: every path below returns it so that Terraform records it.
-        if let Err(d) = apply_scopes(client, token.id, &state.scopes(), &plan.scopes()).await {
+        if let Err(d) = apply_scopes(dagster, token.id, &state.scopes(), &planned.scopes()).await {
             diags.push(d);
             warn!(token_id = token.id, "agent token created but its scopes could not be set");
         }
-        let refreshed = match self.fetch(client, &state).await {
-            Ok(Some(refreshed)) => refreshed,
-            Ok(None) => state,
+        match find(dagster, &state).await {
+            Ok(Some(refreshed)) => Some(refreshed),
+            Ok(None) => Some(state),
             Err(d) => {
                 diags.push(d);
-                state
-            }
-        };
-        self.encode(&refreshed, diags)
-    }
-
-    async fn read(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let result = async {
-            let config = self.client()?;
-            let current = tfplugin::decode::<AgentTokenState>(state)?;
-            self.fetch(&config.dagster, &current).await
-        }
-        .await;
-        match result {
-            Ok(Some(refreshed)) => self.encode(&refreshed, diags),
-            Ok(None) => {
-                info!("agent token revoked or deleted outside Terraform; it will be planned for creation");
-                None
-            }
-            Err(d) => {
-                diags.push(d);
-                None
+                Some(state)
             }
         }
     }
 
-    async fn update(&self, _ctx: &Context, prior: &Value, planned: &Value, diags: &mut Diagnostics) -> Value {
+    async fn read(
+        &self,
+        _ctx: &Context,
+        client: &Configured,
+        state: AgentTokenState,
+        diags: &mut Diagnostics,
+    ) -> Option<AgentTokenState> {
+        let found = diags.capture(find(&client.dagster, &state).await)?;
+        if found.is_none() {
+            info!("agent token revoked or deleted outside Terraform; it will be planned for creation");
+        }
+        found
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context,
+        client: &Configured,
+        prior: AgentTokenState,
+        planned: AgentTokenState,
+        diags: &mut Diagnostics,
+    ) -> Option<AgentTokenState> {
+        let dagster = &client.dagster;
         let result = async {
-            let config = self.client()?;
-            let before = tfplugin::decode::<AgentTokenState>(prior)?;
-            let after = tfplugin::decode::<AgentTokenState>(planned)?;
-            let token_id = before.token_id()?;
-            let client = &config.dagster;
-            if before.description != after.description {
-                client
-                    .edit_agent_token_description(token_id, after.description.as_deref())
+            let token_id = prior.token_id()?;
+            if prior.description != planned.description {
+                dagster
+                    .edit_agent_token_description(token_id, planned.description.as_deref())
                     .await
                     .map_err(|e| api_error("Could not change the agent token's description", e))?;
             }
-            if before.scopes() != after.scopes() {
-                apply_scopes(client, token_id, &before.scopes(), &after.scopes()).await?;
+            if prior.scopes() != planned.scopes() {
+                apply_scopes(dagster, token_id, &prior.scopes(), &planned.scopes()).await?;
             }
-            self.fetch(client, &before).await
+            Ok::<_, Diagnostic>(())
         }
         .await;
-        match result {
-            Ok(Some(state)) => self.encode(&state, diags).unwrap_or_else(|| prior.clone()),
+        if let Err(d) = result {
+            diags.push(d);
+        }
+        // Read back what the token looks like now, so that state matches reality after a partial update too.
+        match find(dagster, &prior).await {
+            Ok(Some(state)) => Some(state),
             Ok(None) => {
                 diags.error("Agent token disappeared", "The agent token was revoked while it was being updated.");
-                prior.clone()
+                None
             }
             Err(d) => {
                 diags.push(d);
-                // Re-read what the token looks like now so that state matches reality after a partial update.
-                self.read(&Context::detached(), prior, diags).await.unwrap_or_else(|| prior.clone())
+                None
             }
         }
     }
 
-    async fn delete(&self, _ctx: &Context, state: &Value, diags: &mut Diagnostics) {
+    async fn delete(&self, _ctx: &Context, client: &Configured, state: AgentTokenState, diags: &mut Diagnostics) {
         let result = async {
-            let config = self.client()?;
-            let token_id = tfplugin::decode::<AgentTokenState>(state)?.token_id()?;
-            config
+            let token_id = state.token_id()?;
+            client
                 .dagster
                 .revoke_agent_token(token_id)
                 .await
@@ -362,7 +356,13 @@ impl Resource for AgentTokenResource {
         }
     }
 
-    async fn import(&self, _ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+    async fn import(
+        &self,
+        _ctx: &Context,
+        _client: &Configured,
+        id: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<AgentTokenState> {
         if id.trim().parse::<i64>().is_err() {
             diags.error(
                 "Invalid import id",
@@ -370,7 +370,18 @@ impl Resource for AgentTokenResource {
             );
             return None;
         }
-        let state = AgentTokenState { id: Some(id.trim().to_string()), ..AgentTokenState::default() };
-        self.encode(&state, diags)
+        Some(AgentTokenState { id: Some(id.trim().to_string()), ..AgentTokenState::default() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_covers_the_schema_and_hides_the_token() {
+        tfplugin::model::check_covers::<AgentTokenState>(&schema().block).unwrap();
+        let state = AgentTokenState { token: Some(Secret::new("agent:acme:0123456789abcdef")), ..Default::default() };
+        assert!(!format!("{state:?}").contains("0123456789abcdef"), "Debug must not show the token");
     }
 }

@@ -3,30 +3,18 @@
 //! plugin layer with the Go `null` provider on equal work. It makes no API calls. Compiled only with the
 //! `bench` cargo feature, so released binaries never carry it.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use cty::{Type, Value};
+use cty::Type;
+use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Context, Diagnostics, Resource, Schema};
 
-pub const TYPE_NAME: &str = "dagsterbranch_bench";
+use crate::client::Configured;
 
-pub struct BenchResource {
-    schema: Schema,
-}
-
-impl BenchResource {
-    pub fn new() -> Self {
-        BenchResource { schema: schema() }
-    }
-}
-
-impl Default for BenchResource {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+pub struct BenchResource;
 
 fn schema() -> Schema {
     Schema::new("Benchmark-only stand-in for `null_resource`: stores `triggers` and a generated `id`; no API calls.")
@@ -37,6 +25,13 @@ fn schema() -> Schema {
         )
 }
 
+/// The resource's state, in the shape of the schema.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct BenchState {
+    id: Option<String>,
+    triggers: Option<BTreeMap<String, String>>,
+}
+
 /// Unique within a process and across processes in practice, like null_resource's random id; no RNG
 /// dependency for a benchmark fixture.
 fn new_id() -> String {
@@ -45,39 +40,61 @@ fn new_id() -> String {
     format!("{nanos:x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
-fn with_id(planned: &Value, id: String) -> Value {
-    match planned {
-        Value::Object(attributes) => {
-            let mut attributes = attributes.clone();
-            attributes.insert("id".to_string(), Value::String(id));
-            Value::Object(attributes)
-        }
-        other => other.clone(),
-    }
-}
-
 #[async_trait]
 impl Resource for BenchResource {
+    type Client = Configured;
+    type State = BenchState;
+    type Identity = ();
+
     fn type_name(&self) -> &'static str {
-        TYPE_NAME
+        "dagsterbranch_bench"
     }
 
-    fn schema(&self) -> &Schema {
-        &self.schema
+    fn schema(&self) -> Schema {
+        schema()
     }
 
-    async fn create(&self, _ctx: &Context, planned: &Value, _diags: &mut Diagnostics) -> Option<Value> {
-        Some(with_id(planned, new_id()))
+    async fn create(
+        &self,
+        _ctx: &Context,
+        _client: &Configured,
+        planned: BenchState,
+        _diags: &mut Diagnostics,
+    ) -> Option<BenchState> {
+        Some(BenchState { id: Some(new_id()), ..planned })
     }
 
     // Like null_resource: the state is the truth, so a refresh returns it unchanged.
-    async fn read(&self, _ctx: &Context, state: &Value, _diags: &mut Diagnostics) -> Option<Value> {
-        Some(state.clone())
+    async fn read(
+        &self,
+        _ctx: &Context,
+        _client: &Configured,
+        state: BenchState,
+        _diags: &mut Diagnostics,
+    ) -> Option<BenchState> {
+        Some(state)
     }
 
-    async fn update(&self, _ctx: &Context, _prior: &Value, planned: &Value, _diags: &mut Diagnostics) -> Value {
-        planned.clone()
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _client: &Configured,
+        _prior: BenchState,
+        planned: BenchState,
+        _diags: &mut Diagnostics,
+    ) -> Option<BenchState> {
+        Some(planned)
     }
 
-    async fn delete(&self, _ctx: &Context, _state: &Value, _diags: &mut Diagnostics) {}
+    async fn delete(&self, _ctx: &Context, _client: &Configured, _state: BenchState, _diags: &mut Diagnostics) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_covers_the_schema() {
+        tfplugin::model::check_covers::<BenchState>(&schema().block).unwrap();
+    }
 }

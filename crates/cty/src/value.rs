@@ -183,7 +183,8 @@ impl Value {
     /// become List/Set/Tuple per type, missing object attributes become
     /// Null, JSON numbers (or numeric strings) become Number, and a dynamic
     /// position infers the type from the JSON and wraps it in
-    /// `Value::Dynamic`.
+    /// `Value::Dynamic`. An object holding only
+    /// [`crate::json::PLAIN_UNKNOWN_MARKER`] becomes an unknown.
     pub fn from_plain_json(v: &serde_json::Value, ty: &Type) -> Result<Value, Error> {
         crate::json::from_json(v, ty, crate::json::Flavor::Plain, &mut crate::Path::root())
     }

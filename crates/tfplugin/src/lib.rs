@@ -5,11 +5,14 @@
 //! schema-driven validation and planning, diagnostics with attribute paths, cancellation on StopProvider and
 //! hclog-style logs. It knows nothing about any particular API.
 
+mod data_source;
 pub mod diag;
 mod handshake;
 pub mod logging;
-pub mod plan;
-pub mod provider;
+pub mod model;
+mod plan;
+mod provider;
+mod resource;
 pub mod schema;
 mod server;
 pub mod tls;
@@ -41,8 +44,10 @@ use tracing::{debug, warn};
 pub use cty;
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use handshake::HandshakeError;
-pub use plan::Plan;
-pub use provider::{decode, encode, Context, DataSource, Interrupted, ListResource, ListedObject, Provider, Resource};
+pub use data_source::{DataSource, DataSourceHandle, ListResource, ListResourceHandle, ListedObject};
+pub use model::Field;
+pub use provider::{Context, Interrupted, Provider};
+pub use resource::{Plan, Resource, ResourceHandle};
 pub use schema::{
     Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Presence, Schema, Validator,
 };
@@ -65,7 +70,7 @@ pub enum ServeError {
 
 /// Serves `provider` to the Terraform process that started this one, until Terraform shuts it down.
 /// Run by hand, it returns `HandshakeError::NotStartedByTerraform`.
-pub async fn serve(provider: Arc<dyn Provider>) -> Result<(), ServeError> {
+pub async fn serve<P: Provider>(provider: P) -> Result<(), ServeError> {
     let request = handshake::read_environment()?;
     let client_cert = request.client_cert.ok_or(ServeError::NoClientCertificate)?;
     let identity = tls::server_identity(&client_cert)?;

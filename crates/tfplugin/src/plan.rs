@@ -6,27 +6,14 @@ use cty::{Path, Value};
 
 use crate::schema::{Block, Nesting};
 
-/// The plan under construction, handed to `Resource::modify_plan`.
+/// The plan as values: what `plan_change` made of Terraform's proposal, before the resource refines it.
 #[derive(Debug)]
-pub struct Plan<'a> {
+pub(crate) struct ProposedPlan {
     /// Null when the object is being created.
-    pub prior: &'a Value,
-    pub config: &'a Value,
-    pub planned: Value,
-    pub requires_replace: Vec<Path>,
-}
-
-impl Plan<'_> {
-    pub fn is_create(&self) -> bool {
-        self.prior.is_null()
-    }
-
-    /// Sets a top-level attribute of the planned value.
-    pub fn set(&mut self, name: &str, value: Value) {
-        if let Value::Object(attrs) = &mut self.planned {
-            attrs.insert(name.to_string(), value);
-        }
-    }
+    pub(crate) prior: Value,
+    pub(crate) config: Value,
+    pub(crate) planned: Value,
+    pub(crate) requires_replace: Vec<Path>,
 }
 
 /// Computes the planned state from Terraform's proposed new state. Returns the planned value and the paths

@@ -3,41 +3,57 @@
 //! generated default stubs.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cty::{Type, Value};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{debug, info_span, Instrument};
 
+use crate::data_source::{AnyDataSource, AnyListResource};
 use crate::diag::{path_to_proto, Diagnostic, Diagnostics};
-use crate::plan::{plan_change, Plan};
+use crate::model;
+use crate::plan::{plan_change, ProposedPlan};
 use crate::proto::tfplugin6 as pb;
-use crate::provider::{Context, DataSource, ListResource, Provider, Resource};
+use crate::provider::{Context, Provider};
+use crate::resource::AnyResource;
+use crate::schema::Schema;
 
-pub(crate) struct ProviderService {
-    provider: Arc<dyn Provider>,
-    resources: HashMap<&'static str, Arc<dyn Resource>>,
-    data_sources: HashMap<&'static str, Arc<dyn DataSource>>,
-    list_resources: HashMap<&'static str, Arc<dyn ListResource>>,
+pub(crate) struct ProviderService<P: Provider> {
+    provider: P,
+    schema: Schema,
+    resources: HashMap<&'static str, Arc<dyn AnyResource<P::Client>>>,
+    data_sources: HashMap<&'static str, Arc<dyn AnyDataSource<P::Client>>>,
+    list_resources: HashMap<&'static str, Arc<dyn AnyListResource<P::Client>>>,
+    /// Set by ConfigureProvider: the client, or why there is none.
+    client: OnceLock<Result<Arc<P::Client>, Diagnostic>>,
     stop: CancellationToken,
 }
 
-impl ProviderService {
-    pub(crate) fn new(provider: Arc<dyn Provider>, stop: CancellationToken) -> Self {
-        let resources = provider.resources().into_iter().map(|r| (r.type_name(), r)).collect();
-        let data_sources = provider.data_sources().into_iter().map(|d| (d.type_name(), d)).collect();
-        let list_resources = provider.list_resources().into_iter().map(|l| (l.type_name(), l)).collect();
-        ProviderService { provider, resources, data_sources, list_resources, stop }
+impl<P: Provider> ProviderService<P> {
+    pub(crate) fn new(provider: P, stop: CancellationToken) -> Self {
+        let resources = provider.resources().into_iter().map(|r| (r.0.type_name(), r.0)).collect();
+        let data_sources = provider.data_sources().into_iter().map(|d| (d.0.type_name(), d.0)).collect();
+        let list_resources = provider.list_resources().into_iter().map(|l| (l.0.type_name(), l.0)).collect();
+        let schema = provider.schema();
+        ProviderService {
+            provider,
+            schema,
+            resources,
+            data_sources,
+            list_resources,
+            client: OnceLock::new(),
+            stop,
+        }
     }
 
-    fn data_source(&self, type_name: &str) -> Result<&Arc<dyn DataSource>, Status> {
+    fn data_source(&self, type_name: &str) -> Result<&Arc<dyn AnyDataSource<P::Client>>, Status> {
         self.data_sources
             .get(type_name)
             .ok_or_else(|| Status::not_found(format!("this provider has no data source `{type_name}`")))
     }
 
-    fn list_resource(&self, type_name: &str) -> Result<&Arc<dyn ListResource>, Status> {
+    fn list_resource(&self, type_name: &str) -> Result<&Arc<dyn AnyListResource<P::Client>>, Status> {
         self.list_resources
             .get(type_name)
             .ok_or_else(|| Status::not_found(format!("this provider has no list resource `{type_name}`")))
@@ -47,10 +63,21 @@ impl ProviderService {
         Context::new(self.stop.clone())
     }
 
-    fn resource(&self, type_name: &str) -> Result<&Arc<dyn Resource>, Status> {
+    fn resource(&self, type_name: &str) -> Result<&Arc<dyn AnyResource<P::Client>>, Status> {
         self.resources
             .get(type_name)
             .ok_or_else(|| Status::not_found(format!("this provider has no resource type `{type_name}`")))
+    }
+
+    /// The configured client, or the diagnostic that explains why there is none.
+    fn client(&self) -> Result<Arc<P::Client>, Diagnostic> {
+        match self.client.get() {
+            Some(result) => result.clone(),
+            None => Err(Diagnostic::error(
+                "Provider not configured",
+                format!("Terraform did not configure the {} provider before using it.", self.provider.type_name()),
+            )),
+        }
     }
 
     fn capabilities() -> pb::ServerCapabilities {
@@ -78,12 +105,13 @@ fn encode(value: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostic> {
 
 /// The identity of the object `state` describes, encoded for the protocol (resources without an identity,
 /// and states not fully known yet, have none).
-fn identity_data(resource: &dyn Resource, state: &Value, diags: &mut Diagnostics) -> Option<pb::ResourceIdentityData> {
+fn identity_data<C>(
+    resource: &dyn AnyResource<C>,
+    state: &Value,
+    diags: &mut Diagnostics,
+) -> Option<pb::ResourceIdentityData> {
     let schema = resource.identity_schema()?;
-    if state.is_null() {
-        return None;
-    }
-    let identity = resource.identity(state).filter(Value::is_wholly_known)?;
+    let identity = resource.identity(state)?;
     diags.capture(encode(&identity, &schema.value_type())).map(|v| pb::ResourceIdentityData { identity_data: Some(v) })
 }
 
@@ -108,7 +136,7 @@ fn prune_to_type(json: &mut serde_json::Value, ty: &Type) {
 }
 
 #[tonic::async_trait]
-impl pb::provider_server::Provider for ProviderService {
+impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     async fn get_metadata(
         &self,
         _: Request<pb::get_metadata::Request>,
@@ -148,7 +176,7 @@ impl pb::provider_server::Provider for ProviderService {
         let list_resource_schemas =
             self.list_resources.iter().map(|(name, l)| (name.to_string(), l.schema().to_proto())).collect();
         Ok(Response::new(pb::get_provider_schema::Response {
-            provider: Some(self.provider.schema().to_proto()),
+            provider: Some(self.schema.to_proto()),
             resource_schemas,
             data_source_schemas,
             list_resource_schemas,
@@ -174,11 +202,13 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let request = request.into_inner();
-        let schema = self.provider.schema();
+        let schema = &self.schema;
         let mut diags = Diagnostics::new();
         if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
-            self.provider.validate(&config, &mut diags);
+            if let Some(typed) = diags.capture(model::decode(&config).map_err(Diagnostic::from)) {
+                self.provider.validate(&typed, &mut diags);
+            }
         }
         Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags.into_proto() }))
     }
@@ -246,9 +276,24 @@ impl pb::provider_server::Provider for ProviderService {
         let request = request.into_inner();
         let mut diags = Diagnostics::new();
         let span = info_span!("ConfigureProvider", terraform_version = %request.terraform_version);
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &self.provider.schema().value_type())) {
-            self.provider.configure(&self.context(), &config, &mut diags).instrument(span).await;
-        }
+        let config = diags
+            .capture(decode(request.config.as_ref(), &self.schema.value_type()))
+            .and_then(|config| diags.capture(model::decode(&config).map_err(Diagnostic::from)));
+        let client = match config {
+            Some(config) => {
+                let mut configure_diags = Diagnostics::new();
+                let client = self.provider.configure(&self.context(), config, &mut configure_diags).instrument(span).await;
+                let client = client.map(Arc::new).ok_or_else(|| {
+                    configure_diags.iter().find(|d| d.severity == crate::Severity::Error).cloned().unwrap_or_else(|| {
+                        Diagnostic::error("Provider not configured", "The provider could not be configured.")
+                    })
+                });
+                diags.extend(configure_diags);
+                client
+            }
+            None => Err(Diagnostic::error("Provider not configured", "The provider block could not be read.")),
+        };
+        let _ = self.client.set(client);
         Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.into_proto() }))
     }
 
@@ -264,9 +309,10 @@ impl pb::provider_server::Provider for ProviderService {
         let mut new_identity = None;
         if let Some(state) = diags.capture(decode(request.current_state.as_ref(), &ty)) {
             let span = info_span!("ReadResource", resource = resource.type_name());
-            let read = resource.read(&self.context(), &state, &mut diags).instrument(span).await;
-            // On a failed read keep the prior state: the object may well still exist.
-            let value = if diags.has_errors() { state } else { read.unwrap_or(Value::Null) };
+            let value = match diags.capture(self.client()) {
+                Some(client) => resource.read(&self.context(), &client, &state, &mut diags).instrument(span).await,
+                None => state,
+            };
             new_identity = identity_data(resource.as_ref(), &value, &mut diags);
             new_state = diags.capture(encode(&value, &ty));
         }
@@ -300,10 +346,12 @@ impl pb::provider_server::Provider for ProviderService {
             }));
         };
         let (planned, requires_replace) = plan_change(&schema.block, &prior, &proposed, &config);
-        let mut plan = Plan { prior: &prior, config: &config, planned, requires_replace };
+        let mut plan = ProposedPlan { prior, config, planned, requires_replace };
         if !plan.planned.is_null() {
-            let span = info_span!("PlanResourceChange", resource = resource.type_name());
-            resource.modify_plan(&self.context(), &mut plan, &mut diags).instrument(span).await;
+            if let Some(client) = diags.capture(self.client()) {
+                let span = info_span!("PlanResourceChange", resource = resource.type_name());
+                resource.modify_plan(&self.context(), &client, &mut plan, &mut diags).instrument(span).await;
+            }
         }
         let planned_identity = identity_data(resource.as_ref(), &plan.planned, &mut diags).or(request.prior_identity);
         let planned_state = diags.capture(encode(&plan.planned, &ty));
@@ -333,25 +381,11 @@ impl pb::provider_server::Provider for ProviderService {
                 ..Default::default()
             }));
         };
-        let ctx = self.context();
         let span = info_span!("ApplyResourceChange", resource = resource.type_name());
-        let new_state = async {
-            if planned.is_null() {
-                resource.delete(&ctx, &prior, &mut diags).await;
-                // A failed delete leaves the object in place; keep it in state.
-                if diags.has_errors() {
-                    prior.clone()
-                } else {
-                    Value::Null
-                }
-            } else if prior.is_null() {
-                resource.create(&ctx, &planned, &mut diags).await.unwrap_or(Value::Null)
-            } else {
-                resource.update(&ctx, &prior, &planned, &mut diags).await
-            }
-        }
-        .instrument(span)
-        .await;
+        let new_state = match diags.capture(self.client()) {
+            Some(client) => resource.apply(&self.context(), &client, &prior, &planned, &mut diags).instrument(span).await,
+            None => prior,
+        };
         debug!(resource = resource.type_name(), errors = diags.has_errors(), "apply finished");
         let new_identity = identity_data(resource.as_ref(), &new_state, &mut diags);
         let new_state = diags.capture(encode(&new_state, &ty));
@@ -374,16 +408,23 @@ impl pb::provider_server::Provider for ProviderService {
         let mut diags = Diagnostics::new();
         let span = info_span!("ImportResourceState", resource = resource.type_name(), id = %request.id);
         let given_identity = request.identity.as_ref().and_then(|i| i.identity_data.as_ref());
-        let state = match (resource.identity_schema(), given_identity) {
-            (Some(schema), Some(data)) if request.id.is_empty() => {
+        let client = diags.capture(self.client());
+        let state = match (client, resource.identity_schema(), given_identity) {
+            (None, _, _) => None,
+            (Some(client), Some(schema), Some(data)) if request.id.is_empty() => {
                 match diags.capture(decode(Some(data), &schema.value_type())) {
                     Some(identity) => {
-                        resource.import_by_identity(&self.context(), &identity, &mut diags).instrument(span).await
+                        resource
+                            .import_by_identity(&self.context(), &client, &identity, &mut diags)
+                            .instrument(span)
+                            .await
                     }
                     None => None,
                 }
             }
-            _ => resource.import(&self.context(), &request.id, &mut diags).instrument(span).await,
+            (Some(client), _, _) => {
+                resource.import(&self.context(), &client, &request.id, &mut diags).instrument(span).await
+            }
         };
         let imported_resources = state
             .and_then(|s| {
@@ -456,8 +497,10 @@ impl pb::provider_server::Provider for ProviderService {
         let mut state = None;
         if let Some(config) = diags.capture(decode(request.config.as_ref(), &ty)) {
             let span = info_span!("ReadDataSource", data_source = data_source.type_name());
-            let value = data_source.read(&self.context(), &config, &mut diags).instrument(span).await;
-            state = value.and_then(|v| diags.capture(encode(&v, &ty)));
+            if let Some(client) = diags.capture(self.client()) {
+                let value = data_source.read(&self.context(), &client, &config, &mut diags).instrument(span).await;
+                state = value.and_then(|v| diags.capture(encode(&v, &ty)));
+            }
         }
         Ok(Response::new(pb::read_data_source::Response {
             state,
@@ -495,19 +538,24 @@ impl pb::provider_server::Provider for ProviderService {
         let state_type = resource.schema().value_type();
         let mut diags = Diagnostics::new();
         let mut events = Vec::new();
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &list.schema().value_type())) {
+        let config = diags.capture(decode(request.config.as_ref(), &list.schema().value_type()));
+        if let (Some(config), Some(client)) = (config, diags.capture(self.client())) {
             let span = info_span!("ListResource", resource = list.type_name());
             let found = list
-                .list(&self.context(), &config, request.include_resource_object, request.limit, &mut diags)
+                .list(
+                    &self.context(),
+                    &client,
+                    &config,
+                    request.include_resource_object,
+                    request.limit,
+                    (&identity_type, &state_type),
+                    &mut diags,
+                )
                 .instrument(span)
                 .await;
-            for object in found {
-                let mut event_diags = Diagnostics::new();
+            for (object, mut event_diags) in found {
                 let identity = event_diags.capture(encode(&object.identity, &identity_type));
-                let resource_object = match (request.include_resource_object, &object.state) {
-                    (true, Some(state)) => event_diags.capture(encode(state, &state_type)),
-                    _ => None,
-                };
+                let resource_object = object.state.and_then(|state| event_diags.capture(encode(&state, &state_type)));
                 events.push(Ok(pb::list_resource::Event {
                     identity: identity.map(|v| pb::ResourceIdentityData { identity_data: Some(v) }),
                     display_name: object.display_name,
@@ -535,31 +583,40 @@ impl pb::provider_server::Provider for ProviderService {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resource::{Resource, ResourceHandle};
     use crate::schema::{Attribute, Schema};
     use async_trait::async_trait;
     use pb::provider_server::Provider as _;
 
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct Named {
+        name: Option<String>,
+    }
+
     /// Version 1 renamed `title` to `name` and dropped `legacy`.
-    struct Renamed(Schema);
+    struct Renamed;
 
     #[async_trait]
     impl Resource for Renamed {
+        type Client = ();
+        type State = Named;
+        type Identity = ();
         fn type_name(&self) -> &'static str {
             "test_renamed"
         }
-        fn schema(&self) -> &Schema {
-            &self.0
+        fn schema(&self) -> Schema {
+            Schema::new("renamed").version(1).attribute(Attribute::required("name", Type::String, "name"))
         }
-        async fn create(&self, _: &Context, planned: &Value, _: &mut Diagnostics) -> Option<Value> {
-            Some(planned.clone())
+        async fn create(&self, _: &Context, _: &(), planned: Named, _: &mut Diagnostics) -> Option<Named> {
+            Some(planned)
         }
-        async fn read(&self, _: &Context, state: &Value, _: &mut Diagnostics) -> Option<Value> {
-            Some(state.clone())
+        async fn read(&self, _: &Context, _: &(), state: Named, _: &mut Diagnostics) -> Option<Named> {
+            Some(state)
         }
-        async fn update(&self, _: &Context, _: &Value, planned: &Value, _: &mut Diagnostics) -> Value {
-            planned.clone()
+        async fn update(&self, _: &Context, _: &(), _: Named, planned: Named, _: &mut Diagnostics) -> Option<Named> {
+            Some(planned)
         }
-        async fn delete(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
+        async fn delete(&self, _: &Context, _: &(), _: Named, _: &mut Diagnostics) {}
         fn upgrade_state(
             &self,
             from_version: i64,
@@ -576,26 +633,32 @@ mod tests {
         }
     }
 
-    struct TestProvider(Schema);
+    struct TestProvider;
+
+    #[derive(serde::Deserialize)]
+    struct NoConfig {}
 
     #[async_trait]
     impl Provider for TestProvider {
+        type Client = ();
+        type Config = NoConfig;
         fn type_name(&self) -> &'static str {
             "test"
         }
-        fn schema(&self) -> &Schema {
-            &self.0
+        fn schema(&self) -> Schema {
+            Schema::new("test")
         }
-        async fn configure(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
-        fn resources(&self) -> Vec<Arc<dyn Resource>> {
-            let schema = Schema::new("renamed").version(1).attribute(Attribute::required("name", Type::String, "name"));
-            vec![Arc::new(Renamed(schema))]
+        async fn configure(&self, _: &Context, _: NoConfig, _: &mut Diagnostics) -> Option<()> {
+            Some(())
+        }
+        fn resources(&self) -> Vec<ResourceHandle<()>> {
+            vec![ResourceHandle::new(Renamed)]
         }
     }
 
     #[tokio::test]
     async fn old_states_are_upgraded_and_unknown_attributes_dropped() {
-        let service = ProviderService::new(Arc::new(TestProvider(Schema::new("test"))), CancellationToken::new());
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         let request = pb::upgrade_resource_state::Request {
             type_name: "test_renamed".into(),
             version: 0,
@@ -613,9 +676,20 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_resource_types_are_an_rpc_error() {
-        let service = ProviderService::new(Arc::new(TestProvider(Schema::new("test"))), CancellationToken::new());
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
         let request = pb::read_resource::Request { type_name: "test_missing".into(), ..Default::default() };
         let status = service.read_resource(Request::new(request)).await.expect_err("no such type");
         assert_eq!(status.code(), tonic::Code::NotFound);
+    }
+
+    #[tokio::test]
+    async fn resources_wait_for_the_provider_to_be_configured() {
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
+        let ty = Renamed.schema().value_type();
+        let state = Value::Object([("name".to_string(), Value::from("a"))].into_iter().collect());
+        let current_state = Some(encode(&state, &ty).expect("encode"));
+        let request = pb::read_resource::Request { type_name: "test_renamed".into(), current_state, ..Default::default() };
+        let response = service.read_resource(Request::new(request)).await.expect("rpc").into_inner();
+        assert_eq!(response.diagnostics[0].summary, "Provider not configured");
     }
 }

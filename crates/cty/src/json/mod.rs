@@ -40,9 +40,20 @@ pub(crate) enum Flavor {
     Cty,
 }
 
+/// In plain JSON, an object holding only this key stands for an unknown value: typed (serde) state written
+/// by a provider can say "known after apply" where cty JSON has no way to.
+pub const PLAIN_UNKNOWN_MARKER: &str = "\u{1}cty:unknown";
+
+fn is_unknown_marker(v: &Json) -> bool {
+    matches!(v, Json::Object(entries) if entries.len() == 1 && entries.contains_key(PLAIN_UNKNOWN_MARKER))
+}
+
 pub(crate) fn from_json(v: &Json, ty: &Type, flavor: Flavor, path: &mut Path) -> Result<Value, Error> {
     if v.is_null() {
         return Ok(Value::Null);
+    }
+    if flavor == Flavor::Plain && is_unknown_marker(v) {
+        return Ok(Value::unknown());
     }
     match ty {
         Type::Dynamic => match flavor {

@@ -1,0 +1,72 @@
+//! Plan- and apply-time checks against Dagster+ that more than one resource makes.
+
+use std::collections::BTreeSet;
+
+use cty::Path;
+use tfplugin::{Diagnostic, Diagnostics};
+
+use crate::client::Configured;
+
+/// At plan time, for an object about to be created: checks once per process that the API token is accepted
+/// and belongs to the configured organization, so a wrong token, URL or organization fails the plan rather
+/// than the apply.
+pub async fn access_before_create(client: &Configured, is_create: bool, diags: &mut Diagnostics) {
+    if !is_create {
+        return;
+    }
+    if let Err(e) = client.dagster.verify_access().await {
+        diags.push(Diagnostic::error("Cannot use the Dagster+ API", e.to_string()));
+    }
+}
+
+/// Fails the plan when `names` (the value of the attribute at `path`) name a full deployment that does not
+/// exist, so that a typo never reaches apply. Callers check only new or changed, known values.
+pub async fn full_deployment_names(client: &Configured, names: &[&str], path: Path, diags: &mut Diagnostics) {
+    if names.is_empty() {
+        return;
+    }
+    match client.unknown_full_deployments(names.iter().copied()).await {
+        Err(e) => diags.push(Diagnostic::error("Could not check the deployment names", e.to_string()).at(path)),
+        Ok(unknown) if !unknown.is_empty() => diags.attribute_error(
+            path,
+            "Unknown deployment",
+            format!(
+                "Dagster+ has no full deployment named {}. Full deployments: {}.",
+                quoted(&unknown),
+                client.known_full_deployments().join(", ")
+            ),
+        ),
+        Ok(_) => {}
+    }
+}
+
+/// Refuses, before anything is created, deployment names that no longer exist (one may have been deleted
+/// since plan): creating a token first would leave it with its default organization-wide access.
+pub async fn full_deployments_exist(
+    client: &Configured,
+    names: &BTreeSet<String>,
+    path: Path,
+) -> Result<(), Diagnostic> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    match client.unknown_full_deployments(names.iter().map(String::as_str)).await {
+        Err(e) => {
+            Err(Diagnostic::error("Could not check the deployment names; nothing was created", e.to_string()).at(path))
+        }
+        Ok(unknown) if !unknown.is_empty() => Err(Diagnostic::error(
+            "Unknown deployment",
+            format!(
+                "Dagster+ has no full deployment named {}; nothing was created. Full deployments: {}.",
+                quoted(&unknown),
+                client.known_full_deployments().join(", ")
+            ),
+        )
+        .at(path)),
+        Ok(_) => Ok(()),
+    }
+}
+
+fn quoted(names: &[String]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,86 @@
+//! The one wait helper: polls a condition with a doubling delay until it holds, a deadline passes, or
+//! Terraform interrupts (StopProvider). Code location loads, agent heartbeats and deletions all wait here.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tfplugin::Context;
+
+/// What one look at the remote object found.
+pub enum Poll<T> {
+    Ready(T),
+    Pending,
+}
+
+/// Why a wait ended without the condition holding.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError<E> {
+    #[error("timed out after {}s", .0.as_secs())]
+    TimedOut(Duration),
+    #[error("interrupted by Terraform")]
+    Interrupted,
+    #[error(transparent)]
+    Failed(E),
+}
+
+/// How often to look: the first delay, doubled after every look up to `max_delay`.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+/// Calls `check` until it returns `Ready` (its value is returned) or an error, `timeout` passes, or Terraform
+/// interrupts. `check` always runs at least once.
+pub async fn until<T, E, F, Fut>(
+    ctx: &Context,
+    timeout: Duration,
+    backoff: Backoff,
+    mut check: F,
+) -> Result<T, WaitError<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, E>>,
+{
+    let deadline = Instant::now() + timeout;
+    let mut delay = backoff.first_delay;
+    loop {
+        if let Poll::Ready(value) = check().await.map_err(WaitError::Failed)? {
+            return Ok(value);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(WaitError::TimedOut(timeout));
+        }
+        if ctx.sleep(delay.min(left)).await.is_err() {
+            return Err(WaitError::Interrupted);
+        }
+        delay = (delay * 2).min(backoff.max_delay);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FAST: Backoff = Backoff { first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(4) };
+
+    #[tokio::test]
+    async fn returns_once_ready_and_times_out_otherwise() {
+        let ctx = Context::detached();
+        let mut looks = 0;
+        let ready: Result<u32, WaitError<()>> = until(&ctx, Duration::from_secs(5), FAST, || {
+            looks += 1;
+            let found = if looks == 3 { Poll::Ready(looks) } else { Poll::Pending };
+            async move { Ok(found) }
+        })
+        .await;
+        assert_eq!(ready.unwrap(), 3);
+        let never: Result<(), WaitError<()>> =
+            until(&ctx, Duration::from_millis(20), FAST, || async { Ok(Poll::Pending) }).await;
+        assert!(matches!(never, Err(WaitError::TimedOut(_))));
+        let failed: Result<(), WaitError<&str>> =
+            until(&ctx, Duration::from_secs(5), FAST, || async { Err("no") }).await;
+        assert!(matches!(failed, Err(WaitError::Failed("no"))));
+    }
+}
