@@ -155,8 +155,9 @@ impl<D: DataSource> AnyDataSource<D::Client> for TypedDataSource<D> {
         &self.schema
     }
 
+    /// As for resources: a value the model cannot hold has already failed the schema's validators.
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(config) = diags.capture(model::decode(config).map_err(Diagnostic::from)) {
+        if let Ok(config) = model::decode(config) {
             self.data_source.validate(&config, diags);
         }
     }
@@ -184,7 +185,7 @@ impl<L: ListResource> AnyListResource<L::Client> for TypedList<L> {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(config) = diags.capture(model::decode(config).map_err(Diagnostic::from)) {
+        if let Ok(config) = model::decode(config) {
             self.list.validate(&config, diags);
         }
     }

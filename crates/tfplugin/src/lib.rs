@@ -42,9 +42,9 @@ use tonic::{Request, Response, Status};
 use tracing::{debug, warn};
 
 pub use cty;
+pub use data_source::{DataSource, DataSourceHandle, ListResource, ListResourceHandle, ListedObject};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use handshake::HandshakeError;
-pub use data_source::{DataSource, DataSourceHandle, ListResource, ListResourceHandle, ListedObject};
 pub use model::Field;
 pub use provider::{Context, Interrupted, Provider};
 pub use resource::{Plan, Resource, ResourceHandle};

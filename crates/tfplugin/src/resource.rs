@@ -186,8 +186,7 @@ pub(crate) trait AnyResource<C>: Send + Sync {
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
     async fn modify_plan(&self, ctx: &Context, client: &C, plan: &mut ProposedPlan, diags: &mut Diagnostics);
     /// Create, update or delete, by which of `prior` and `planned` are null; returns the new state.
-    async fn apply(&self, ctx: &Context, client: &C, prior: &Value, planned: &Value, diags: &mut Diagnostics)
-        -> Value;
+    async fn apply(&self, ctx: &Context, client: &C, prior: &Value, planned: &Value, diags: &mut Diagnostics) -> Value;
     /// The refreshed state; the prior one when the read failed, null when the object is gone.
     async fn read(&self, ctx: &Context, client: &C, state: &Value, diags: &mut Diagnostics) -> Value;
     async fn import(&self, ctx: &Context, client: &C, id: &str, diags: &mut Diagnostics) -> Option<Value>;
@@ -200,8 +199,7 @@ pub(crate) trait AnyResource<C>: Send + Sync {
     ) -> Option<Value>;
     /// The identity value of a state, when the resource has one and it is fully known.
     fn identity(&self, state: &Value) -> Option<Value>;
-    fn upgrade_state(&self, from_version: i64, state: serde_json::Value, diags: &mut Diagnostics)
-        -> serde_json::Value;
+    fn upgrade_state(&self, from_version: i64, state: serde_json::Value, diags: &mut Diagnostics) -> serde_json::Value;
 }
 
 struct Typed<R> {
@@ -249,8 +247,10 @@ impl<R: Resource> AnyResource<R::Client> for Typed<R> {
         R::IMPORTABLE
     }
 
+    /// A configuration the model cannot hold (a fraction for a whole number, say) has already failed the
+    /// schema's own validators, which name the attribute; it gets no second, vaguer diagnostic here.
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        if let Some(config) = self.decode(config, diags) {
+        if let Ok(config) = model::decode(config) {
             self.resource.validate(&config, diags);
         }
     }
@@ -263,7 +263,8 @@ impl<R: Resource> AnyResource<R::Client> for Typed<R> {
         diags: &mut Diagnostics,
     ) {
         let prior = if proposed.prior.is_null() { None } else { self.decode(&proposed.prior, diags) };
-        let (Some(config), Some(planned)) = (self.decode(&proposed.config, diags), self.decode(&proposed.planned, diags))
+        let (Some(config), Some(planned)) =
+            (self.decode(&proposed.config, diags), self.decode(&proposed.planned, diags))
         else {
             return;
         };
@@ -356,12 +357,7 @@ impl<R: Resource> AnyResource<R::Client> for Typed<R> {
         model::encode(&identity, ty).ok().filter(Value::is_wholly_known)
     }
 
-    fn upgrade_state(
-        &self,
-        from_version: i64,
-        state: serde_json::Value,
-        diags: &mut Diagnostics,
-    ) -> serde_json::Value {
+    fn upgrade_state(&self, from_version: i64, state: serde_json::Value, diags: &mut Diagnostics) -> serde_json::Value {
         self.resource.upgrade_state(from_version, state, diags)
     }
 }

@@ -36,15 +36,7 @@ impl<P: Provider> ProviderService<P> {
         let data_sources = provider.data_sources().into_iter().map(|d| (d.0.type_name(), d.0)).collect();
         let list_resources = provider.list_resources().into_iter().map(|l| (l.0.type_name(), l.0)).collect();
         let schema = provider.schema();
-        ProviderService {
-            provider,
-            schema,
-            resources,
-            data_sources,
-            list_resources,
-            client: OnceLock::new(),
-            stop,
-        }
+        ProviderService { provider, schema, resources, data_sources, list_resources, client: OnceLock::new(), stop }
     }
 
     fn data_source(&self, type_name: &str) -> Result<&Arc<dyn AnyDataSource<P::Client>>, Status> {
@@ -206,7 +198,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let mut diags = Diagnostics::new();
         if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
-            if let Some(typed) = diags.capture(model::decode(&config).map_err(Diagnostic::from)) {
+            // A value the model cannot hold has already failed the schema's validators above.
+            if let Ok(typed) = model::decode(&config) {
                 self.provider.validate(&typed, &mut diags);
             }
         }
@@ -282,11 +275,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let client = match config {
             Some(config) => {
                 let mut configure_diags = Diagnostics::new();
-                let client = self.provider.configure(&self.context(), config, &mut configure_diags).instrument(span).await;
+                let client =
+                    self.provider.configure(&self.context(), config, &mut configure_diags).instrument(span).await;
                 let client = client.map(Arc::new).ok_or_else(|| {
-                    configure_diags.iter().find(|d| d.severity == crate::Severity::Error).cloned().unwrap_or_else(|| {
-                        Diagnostic::error("Provider not configured", "The provider could not be configured.")
-                    })
+                    configure_diags.iter().find(|d| d.severity == crate::Severity::Error).cloned().unwrap_or_else(
+                        || Diagnostic::error("Provider not configured", "The provider could not be configured."),
+                    )
                 });
                 diags.extend(configure_diags);
                 client
@@ -383,7 +377,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         };
         let span = info_span!("ApplyResourceChange", resource = resource.type_name());
         let new_state = match diags.capture(self.client()) {
-            Some(client) => resource.apply(&self.context(), &client, &prior, &planned, &mut diags).instrument(span).await,
+            Some(client) => {
+                resource.apply(&self.context(), &client, &prior, &planned, &mut diags).instrument(span).await
+            }
             None => prior,
         };
         debug!(resource = resource.type_name(), errors = diags.has_errors(), "apply finished");
@@ -688,7 +684,8 @@ mod tests {
         let ty = Renamed.schema().value_type();
         let state = Value::Object([("name".to_string(), Value::from("a"))].into_iter().collect());
         let current_state = Some(encode(&state, &ty).expect("encode"));
-        let request = pb::read_resource::Request { type_name: "test_renamed".into(), current_state, ..Default::default() };
+        let request =
+            pb::read_resource::Request { type_name: "test_renamed".into(), current_state, ..Default::default() };
         let response = service.read_resource(Request::new(request)).await.expect("rpc").into_inner();
         assert_eq!(response.diagnostics[0].summary, "Provider not configured");
     }

@@ -31,6 +31,7 @@ impl Resource for AgentResource {
     type Client = Configured;
     type State = AgentState;
     type Identity = ();
+    const IMPORTABLE: bool = true;
 
     fn type_name(&self) -> &'static str {
         "dagsterbranch_agent"

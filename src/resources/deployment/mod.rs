@@ -29,6 +29,7 @@ impl Resource for DeploymentResource {
     type Client = Configured;
     type State = DeploymentState;
     type Identity = DeploymentIdentity;
+    const IMPORTABLE: bool = true;
 
     fn type_name(&self) -> &'static str {
         TYPE_NAME

@@ -96,6 +96,8 @@ impl Resource for RegistryResource {
     type State = RegistryState;
     type Identity = ();
 
+    const IMPORTABLE: bool = true;
+
     fn type_name(&self) -> &'static str {
         "dagsterbranch_registry"
     }

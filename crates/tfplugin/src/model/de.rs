@@ -89,6 +89,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DecodeError> {
         match self.inner() {
             Value::Null | Value::Unknown(_) => visitor.visit_none(),
+            partly_known if has_unknown_element(partly_known) => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
@@ -103,6 +104,7 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
         }
         match self.inner() {
             Value::Unknown(_) => visitor.visit_unit(),
+            partly_known if has_unknown_element(partly_known) => visitor.visit_unit(),
             Value::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
@@ -147,6 +149,17 @@ impl<'de> de::Deserializer<'de> for ValueDeserializer<'_> {
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit unit_struct
         seq tuple tuple_struct map identifier
+    }
+}
+
+/// A collection with an element not known yet (`tags = { team = var.team }` during validate): it reads as
+/// not known as a whole, since its elements' types (strings, say) have no unknown. Objects are not
+/// collections: their attributes decode one by one, each into its own `Option` or `Field`.
+fn has_unknown_element(value: &Value) -> bool {
+    match value {
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => items.iter().any(|v| !v.is_known()),
+        Value::Map(entries) => entries.values().any(|v| !v.is_known()),
+        _ => false,
     }
 }
 

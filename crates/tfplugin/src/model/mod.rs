@@ -151,6 +151,21 @@ mod tests {
     }
 
     #[test]
+    fn a_collection_with_an_unknown_element_reads_as_not_known() {
+        let value = obj(&[
+            ("id", Value::Null),
+            ("name", Value::Null),
+            ("count", Value::Null),
+            ("tags", Value::Map([("team".to_string(), Value::unknown())].into_iter().collect())),
+            ("child", Value::Null),
+        ]);
+        let model: Model = decode(&value).unwrap();
+        assert_eq!(model.tags, None);
+        let tags: Field<BTreeMap<String, String>> = decode(value.get("tags").unwrap()).unwrap();
+        assert_eq!(tags, Field::Unknown);
+    }
+
+    #[test]
     fn unknown_fields_encode_as_unknown() {
         let model = Model { id: Field::Unknown, name: Some("a".into()), ..Model::default() };
         let value = encode(&model, &block().value_type()).unwrap();
