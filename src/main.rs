@@ -10,6 +10,7 @@ mod list_resources;
 mod provider;
 mod resources;
 mod secret;
+mod wait;
 
 use std::process::ExitCode;
 

@@ -8,7 +8,7 @@ use tfplugin::Context;
 use tracing::info;
 
 use super::clients::Clients;
-use super::error::{ApiError, Context as _, Result};
+use super::error::{ApiError, NameOperation as _, Result};
 use super::iam::NewAccessKey;
 use super::retry::retry;
 

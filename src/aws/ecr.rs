@@ -9,7 +9,7 @@ use aws_sdk_ecr::types::{
 use aws_sdk_ecr::Client;
 use tracing::info;
 
-use super::error::{required, Context, Error, Result};
+use super::error::{required, Error, NameOperation, Result};
 use super::owner::{self, Origin};
 
 /// A repository as ECR reports it.

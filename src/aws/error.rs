@@ -104,12 +104,12 @@ impl From<tfplugin::Interrupted> for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Maps an SDK result into this module's error, naming the operation.
-pub trait Context<T> {
+/// Maps an SDK result into this module's error, naming the operation (`…send().await.op("iam:CreateUser")`).
+pub trait NameOperation<T> {
     fn op(self, operation: &'static str) -> std::result::Result<T, ApiError>;
 }
 
-impl<T, E> Context<T> for std::result::Result<T, SdkError<E>>
+impl<T, E> NameOperation<T> for std::result::Result<T, SdkError<E>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use aws_sdk_iam::types::{StatusType, Tag};
 use aws_sdk_iam::Client;
-use tfplugin::Context as OpContext;
+use tfplugin::Context;
 use tracing::{info, warn};
 
-use super::error::{required, ApiError, Context, Error, Result};
+use super::error::{required, ApiError, Error, NameOperation, Result};
 use super::owner::{self, Origin};
 use super::policy::{url_decode, POLICY_NAME};
 use super::retry;
@@ -55,7 +55,7 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>> {
 /// marker is adopted: it was made by an earlier attempt whose response was lost (the SDK retried the create
 /// after a network error). Anyone else's user stays a conflict.
 pub async fn create_user(
-    ctx: &OpContext,
+    ctx: &Context,
     client: &Client,
     name: &str,
     path: &str,
@@ -76,7 +76,7 @@ pub async fn create_user(
     Ok((user, Origin::Created))
 }
 
-async fn adopt_user(ctx: &OpContext, client: &Client, name: &str, registry: &str) -> Result<User> {
+async fn adopt_user(ctx: &Context, client: &Client, name: &str, registry: &str) -> Result<User> {
     // IAM just said the user exists, so `NoSuchEntity` here is propagation lag.
     let tags = retry::after_create(ctx, "iam:ListUserTags", || user_tags(client, name)).await?;
     if !owner::owned_by(&tags, registry) {
@@ -202,7 +202,7 @@ const KEY_ATTEMPTS: u32 = 3;
 /// attempts leave next to the returned one are removed by [`delete_unknown_keys`], which the caller runs
 /// once it has recorded the new key.
 pub async fn create_access_key_with_room(
-    ctx: &OpContext,
+    ctx: &Context,
     client: &Client,
     user: &str,
     keep: Option<&str>,
@@ -277,7 +277,7 @@ const DELETE_ATTEMPTS: u32 = 3;
 
 /// Deletes the user with everything that blocks `DeleteUser`: access keys, inline and attached policies,
 /// group memberships and the console login profile. A user that is already gone counts as deleted.
-pub async fn delete_user(ctx: &OpContext, client: &Client, name: &str) -> Result<()> {
+pub async fn delete_user(ctx: &Context, client: &Client, name: &str) -> Result<()> {
     for attempt in 1..=DELETE_ATTEMPTS {
         match detach_everything(client, name).await {
             Err(e) if e.is_no_such_entity() => return Ok(()),

@@ -3,18 +3,20 @@
 //! bounded loop here, with backoff, that Terraform can interrupt.
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tfplugin::Context;
 use tracing::debug;
 
 use super::error::{ApiError, Error, Result};
+use crate::wait::{self, Backoff, Poll, WaitError};
 
 /// How long IAM may take to show a new user everywhere (the AWS provider's `PropagationTimeout`).
 pub const PROPAGATION_TIMEOUT: Duration = Duration::from_secs(120);
 
-const FIRST_DELAY: Duration = Duration::from_millis(200);
-const MAX_DELAY: Duration = Duration::from_secs(5);
+const BACKOFF: Backoff =
+    Backoff { first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5), jitter: true };
 
 /// Runs `operation` until it succeeds, fails with an error `retryable` rejects, or `timeout` has passed.
 pub async fn retry<T, F, Fut>(
@@ -29,19 +31,33 @@ where
     Fut: Future<Output = std::result::Result<T, ApiError>>,
 {
     let started = Instant::now();
-    let mut delay = FIRST_DELAY;
-    loop {
-        match operation().await {
-            Ok(value) => return Ok(value),
-            Err(error) if retryable(&error) => {
-                if started.elapsed() + delay > timeout {
-                    return Err(Error::Timeout { what: what.to_string(), waited: started.elapsed(), last: error });
+    // The last "not yet" answer, for the timeout's message.
+    let last = Mutex::new(None);
+    let (last_ref, retryable) = (&last, &retryable);
+    let outcome = wait::until(ctx, timeout, BACKOFF, || {
+        let attempt = operation();
+        async move {
+            match attempt.await {
+                Ok(value) => Ok(Poll::Ready(value)),
+                Err(error) if retryable(&error) => {
+                    debug!(what, error = %error, "not yet; retrying");
+                    *last_ref.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(error);
+                    Ok(Poll::Pending)
                 }
-                debug!(what, error = %error, delay_ms = delay.as_millis() as u64, "not yet; retrying");
-                ctx.sleep(jitter(delay)).await?;
-                delay = (delay * 2).min(MAX_DELAY);
+                Err(error) => Err(error),
             }
-            Err(error) => return Err(error.into()),
+        }
+    })
+    .await;
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(WaitError::Failed(error)) => Err(error.into()),
+        Err(WaitError::Interrupted) => Err(Error::Interrupted),
+        Err(WaitError::TimedOut(_)) => {
+            let last = last.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+            // A wait times out only after a look that was "not yet", which recorded its error.
+            let last = last.expect("a timed-out wait has seen a retryable error");
+            Err(Error::Timeout { what: what.to_string(), waited: started.elapsed(), last })
         }
     }
 }
@@ -53,14 +69,6 @@ where
     Fut: Future<Output = std::result::Result<T, ApiError>>,
 {
     retry(ctx, what, PROPAGATION_TIMEOUT, ApiError::is_no_such_entity, operation).await
-}
-
-/// Spreads concurrent retries (several resources in one apply) over 50–100 % of the delay. The clock's
-/// nanoseconds are random enough for that.
-fn jitter(delay: Duration) -> Duration {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let fraction = 0.5 + f64::from(nanos % 1000) / 2000.0;
-    delay.mul_f64(fraction)
 }
 
 #[cfg(test)]

@@ -4,10 +4,11 @@
 use async_trait::async_trait;
 use cty::Type;
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Context, DataSource, Diagnostic, Diagnostics, Schema};
+use tfplugin::{Attribute, Context, DataSource, Diagnostics, Schema};
 
 use crate::client::Configured;
 use crate::dagster::agents::Agent;
+use crate::resources::shared::failure::During;
 
 pub struct AgentsDataSource;
 
@@ -78,8 +79,7 @@ impl DataSource for AgentsDataSource {
         _config: AgentsModel,
         diags: &mut Diagnostics,
     ) -> Option<AgentsModel> {
-        let agents =
-            client.dagster.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()));
+        let agents = client.dagster.agents().await.during("Could not read the agents");
         let agents = diags.capture(agents)?;
         Some(AgentsModel { agents: Some(agents.into_iter().map(AgentEntry::flatten).collect()) })
     }

@@ -10,6 +10,7 @@ use tfplugin::{Attribute, Context, DataSource, Diagnostics, Schema, Validator};
 
 use crate::client::Configured;
 use crate::resources::deployment::{self, Listed};
+use crate::resources::shared::failure::Failed;
 
 /// How many deployments are read when `limit` is not set.
 const DEFAULT_LIMIT: i64 = 1000;
@@ -144,7 +145,7 @@ impl DataSource for DeploymentsDataSource {
         let found = match found {
             Ok(found) => found,
             Err(e) => {
-                diags.error("Could not list branch deployments", e.to_string());
+                diags.push(Failed::new("Could not list branch deployments", e));
                 return None;
             }
         };

@@ -3,10 +3,11 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tfplugin::{Context, Diagnostic, Diagnostics, ListResource, ListedObject, Schema};
+use tfplugin::{Context, Diagnostics, ListResource, ListedObject, Schema};
 
 use crate::client::Configured;
 use crate::resources::deployment::{self, DeploymentIdentity, DeploymentState};
+use crate::resources::shared::failure::Failed;
 
 /// How many deployments one query lists when Terraform sets no limit.
 const DEFAULT_LIMIT: i64 = 1000;
@@ -55,7 +56,7 @@ impl ListResource for DeploymentList {
         let found = match found.await {
             Ok(found) => found,
             Err(e) => {
-                diags.error("Could not list branch deployments", e.to_string());
+                diags.push(Failed::new("Could not list branch deployments", e));
                 return Vec::new();
             }
         };
@@ -64,7 +65,7 @@ impl ListResource for DeploymentList {
             let name = &found.deployment.deployment_name;
             let state = if include_state {
                 let seed = DeploymentState::named(name.clone());
-                diags.capture(deployment::refresh(dagster, &seed, false).await.map_err(Diagnostic::from)).flatten()
+                diags.capture(deployment::refresh(dagster, &seed, false).await).flatten()
             } else {
                 None
             };

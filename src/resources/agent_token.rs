@@ -15,7 +15,8 @@ use super::shared::checks;
 use crate::client::Configured;
 use crate::dagster::deployments::FullDeployment;
 use crate::dagster::tokens::{AgentToken, GrantScope};
-use crate::dagster::{self, Client};
+use crate::dagster::Client;
+use crate::resources::shared::failure::{During, Failed};
 use crate::secret::Secret;
 
 pub struct AgentTokenResource;
@@ -134,15 +135,11 @@ fn deployment_name(deployments: &[FullDeployment], id: i64) -> String {
         .unwrap_or_else(|| format!("#{id}"))
 }
 
-fn api_error(summary: &str, error: dagster::Error) -> Diagnostic {
-    Diagnostic::error(summary, error.to_string())
-}
-
 /// Reads the token back from Dagster+ (`find` and `flatten` in one, as the inventory call returns both the
 /// token and the deployments its grants name); `Ok(None)` when it was revoked or deleted.
 async fn find(client: &Client, state: &AgentTokenState) -> Result<Option<AgentTokenState>, Diagnostic> {
     let token_id = state.token_id()?;
-    let inventory = client.agent_token_inventory().await.map_err(|e| api_error("Could not read agent tokens", e))?;
+    let inventory = client.agent_token_inventory().await.during("Could not read agent tokens")?;
     let Some(token) = inventory.tokens.iter().find(|t| t.id == token_id && !t.revoked) else {
         return Ok(None);
     };
@@ -162,12 +159,7 @@ pub async fn apply_scopes(
     let deployment_ids = if desired.deployments.is_empty() && current.deployments.is_empty() {
         Vec::new()
     } else {
-        client
-            .agent_token_inventory()
-            .await
-            .map_err(|e| api_error("Could not list deployments", e))?
-            .deployments
-            .clone()
+        client.agent_token_inventory().await.during("Could not list deployments")?.deployments.clone()
     };
     let id_of = |name: &str| -> Result<i64, Diagnostic> {
         if let Some(id) = name.strip_prefix('#').and_then(|n| n.parse().ok()) {
@@ -203,16 +195,10 @@ pub async fn apply_scopes(
         removals.push(GrantScope::Deployment(id_of(name)?));
     }
     for scope in additions {
-        client
-            .grant_agent_scope(token_id, scope)
-            .await
-            .map_err(|e| api_error("Could not grant the agent token a scope", e))?;
+        client.grant_agent_scope(token_id, scope).await.during("Could not grant the agent token a scope")?;
     }
     for scope in removals {
-        client
-            .remove_agent_scope(token_id, scope)
-            .await
-            .map_err(|e| api_error("Could not remove a scope from the agent token", e))?;
+        client.remove_agent_scope(token_id, scope).await.during("Could not remove a scope from the agent token")?;
     }
     Ok(())
 }
@@ -263,7 +249,7 @@ impl Resource for AgentTokenResource {
         let token = match dagster.create_agent_token(planned.description.as_deref()).await {
             Ok(token) => token,
             Err(e) => {
-                diags.push(api_error("Could not create the agent token", e));
+                diags.push(Failed::new("Could not create the agent token", e));
                 return None;
             }
         };
@@ -314,7 +300,7 @@ impl Resource for AgentTokenResource {
                 dagster
                     .edit_agent_token_description(token_id, planned.description.as_deref())
                     .await
-                    .map_err(|e| api_error("Could not change the agent token's description", e))?;
+                    .during("Could not change the agent token's description")?;
             }
             if prior.scopes() != planned.scopes() {
                 apply_scopes(dagster, token_id, &prior.scopes(), &planned.scopes()).await?;
@@ -342,11 +328,7 @@ impl Resource for AgentTokenResource {
     async fn delete(&self, _ctx: &Context, client: &Configured, state: AgentTokenState, diags: &mut Diagnostics) {
         let result = async {
             let token_id = state.token_id()?;
-            client
-                .dagster
-                .revoke_agent_token(token_id)
-                .await
-                .map_err(|e| api_error("Could not revoke the agent token", e))?;
+            client.dagster.revoke_agent_token(token_id).await.during("Could not revoke the agent token")?;
             info!(token_id, "agent token revoked");
             Ok::<_, Diagnostic>(())
         }

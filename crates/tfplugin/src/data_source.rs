@@ -8,7 +8,7 @@ use cty::{Type, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::model;
 use crate::provider::Context;
 use crate::schema::Schema;
@@ -163,9 +163,9 @@ impl<D: DataSource> AnyDataSource<D::Client> for TypedDataSource<D> {
     }
 
     async fn read(&self, ctx: &Context, client: &D::Client, config: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        let config = diags.capture(model::decode(config).map_err(Diagnostic::from))?;
+        let config = diags.capture(model::decode(config))?;
         let read = self.data_source.read(ctx, client, config, diags).await?;
-        diags.capture(model::encode(&read, &self.ty).map_err(Diagnostic::from))
+        diags.capture(model::encode(&read, &self.ty))
     }
 }
 
@@ -200,19 +200,18 @@ impl<L: ListResource> AnyListResource<L::Client> for TypedList<L> {
         (identity_type, state_type): (&Type, &Type),
         diags: &mut Diagnostics,
     ) -> Vec<(ListedValues, Diagnostics)> {
-        let Some(config) = diags.capture(model::decode(config).map_err(Diagnostic::from)) else { return Vec::new() };
+        let Some(config) = diags.capture(model::decode(config)) else { return Vec::new() };
         let found = self.list.list(ctx, client, config, include_state, limit, diags).await;
         found
             .into_iter()
             .map(|object| {
                 let mut object_diags = Diagnostics::new();
-                let identity = object_diags
-                    .capture(model::encode(&object.identity, identity_type).map_err(Diagnostic::from))
-                    .unwrap_or(Value::Null);
+                let identity =
+                    object_diags.capture(model::encode(&object.identity, identity_type)).unwrap_or(Value::Null);
                 let state = object
                     .state
                     .filter(|_| include_state)
-                    .and_then(|s| object_diags.capture(model::encode(&s, state_type).map_err(Diagnostic::from)));
+                    .and_then(|s| object_diags.capture(model::encode(&s, state_type)));
                 (ListedObject { display_name: object.display_name, identity, state }, object_diags)
             })
             .collect()

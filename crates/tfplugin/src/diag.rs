@@ -42,8 +42,9 @@ impl Diagnostics {
         Self::default()
     }
 
-    pub fn push(&mut self, diagnostic: Diagnostic) {
-        self.0.push(diagnostic);
+    /// Records a diagnostic, or a typed error that converts into one.
+    pub fn push(&mut self, diagnostic: impl Into<Diagnostic>) {
+        self.0.push(diagnostic.into());
     }
 
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
@@ -54,12 +55,13 @@ impl Diagnostics {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
 
-    /// The value of `result`, or `None` with its diagnostic recorded.
-    pub fn capture<T>(&mut self, result: Result<T, Diagnostic>) -> Option<T> {
+    /// The value of `result`, or `None` with its error recorded as a diagnostic (any typed error that
+    /// converts into one).
+    pub fn capture<T, E: Into<Diagnostic>>(&mut self, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
-            Err(diagnostic) => {
-                self.push(diagnostic);
+            Err(error) => {
+                self.push(error.into());
                 None
             }
         }

@@ -9,7 +9,7 @@ use cty::{Path, Type, Value};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::Diagnostics;
 use crate::model;
 use crate::plan::ProposedPlan;
 use crate::provider::Context;
@@ -212,12 +212,12 @@ struct Typed<R> {
 
 impl<R: Resource> Typed<R> {
     fn decode(&self, value: &Value, diags: &mut Diagnostics) -> Option<R::State> {
-        diags.capture(model::decode(value).map_err(Diagnostic::from))
+        diags.capture(model::decode(value))
     }
 
     /// A state to record: it must be wholly known, since Terraform refuses unknowns after apply.
     fn encode_state(&self, state: &R::State, diags: &mut Diagnostics) -> Option<Value> {
-        let value = diags.capture(model::encode(state, &self.state_type).map_err(Diagnostic::from))?;
+        let value = diags.capture(model::encode(state, &self.state_type))?;
         if !value.is_wholly_known() {
             diags.error(
                 "Provider error: a value is still unknown after apply",
@@ -271,13 +271,12 @@ impl<R: Resource> AnyResource<R::Client> for Typed<R> {
         if !proposed.prior.is_null() && prior.is_none() {
             return;
         }
-        let Some(decoded) = diags.capture(model::encode(&planned, &self.state_type).map_err(Diagnostic::from)) else {
+        let Some(decoded) = diags.capture(model::encode(&planned, &self.state_type)) else {
             return;
         };
         let mut plan = Plan { prior, config, planned, requires_replace: Vec::new() };
         self.resource.modify_plan(ctx, client, &mut plan, diags).await;
-        let Some(edited) = diags.capture(model::encode(&plan.planned, &self.state_type).map_err(Diagnostic::from))
-        else {
+        let Some(edited) = diags.capture(model::encode(&plan.planned, &self.state_type)) else {
             return;
         };
         proposed.planned = model::merge_edits(&proposed.planned, &decoded, &edited);
@@ -342,7 +341,7 @@ impl<R: Resource> AnyResource<R::Client> for Typed<R> {
         identity: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let identity = diags.capture(model::decode(identity).map_err(Diagnostic::from))?;
+        let identity = diags.capture(model::decode(identity))?;
         let state = self.resource.import_by_identity(ctx, client, identity, diags).await?;
         self.encode_state(&state, diags)
     }

@@ -271,7 +271,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let span = info_span!("ConfigureProvider", terraform_version = %request.terraform_version);
         let config = diags
             .capture(decode(request.config.as_ref(), &self.schema.value_type()))
-            .and_then(|config| diags.capture(model::decode(&config).map_err(Diagnostic::from)));
+            .and_then(|config| diags.capture(model::decode(&config)));
         let client = match config {
             Some(config) => {
                 let mut configure_diags = Diagnostics::new();

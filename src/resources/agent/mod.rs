@@ -17,14 +17,15 @@ use tracing::info;
 use self::state::{find_agents, find_token, owned_token_scopes, scope_labels, AgentState, Health};
 use super::agent_token::{apply_scopes, Scopes};
 use super::shared::checks;
-use super::shared::wait::{self, Backoff, Poll, WaitError};
 use crate::client::Configured;
+use crate::resources::shared::failure::{During, Failed};
+use crate::wait::{self, Backoff, Poll, WaitError};
 
 pub struct AgentResource;
 
 /// How often create looks at the agent's health while waiting for it to run.
 const HEARTBEAT_BACKOFF: Backoff =
-    Backoff { first_delay: Duration::from_millis(250), max_delay: Duration::from_secs(5) };
+    Backoff { first_delay: Duration::from_millis(250), max_delay: Duration::from_secs(5), jitter: false };
 
 #[async_trait]
 impl Resource for AgentResource {
@@ -232,7 +233,7 @@ async fn create_owned_token(client: &Configured, state: &mut AgentState) -> Resu
     let token = dagster
         .create_agent_token(Some(&format!("branch deployment agent {}", state.label())))
         .await
-        .map_err(|e| Diagnostic::error("Could not create the agent's token", e.to_string()))?;
+        .during("Could not create the agent's token")?;
     info!(token_id = token.id, label = state.label(), "agent token created for the agent");
     state.token_id = Some(token.id.to_string());
     state.agent_token = token.token.clone();
@@ -242,12 +243,8 @@ async fn create_owned_token(client: &Configured, state: &mut AgentState) -> Resu
     Ok(())
 }
 
-async fn revoke_owned_token(client: &Configured, token_id: i64) -> Result<(), Diagnostic> {
-    client
-        .dagster
-        .revoke_agent_token(token_id)
-        .await
-        .map_err(|e| Diagnostic::error("Could not revoke the agent's token", e.to_string()))
+async fn revoke_owned_token(client: &Configured, token_id: i64) -> Result<(), Failed> {
+    client.dagster.revoke_agent_token(token_id).await.during("Could not revoke the agent's token")
 }
 
 /// Takes an existing token as the resource's own. Its value goes into the rendered configuration, and its

@@ -14,6 +14,7 @@ use super::schema::{
 use crate::dagster::agents::Agent;
 use crate::dagster::Client;
 use crate::resources::agent_token::Scopes;
+use crate::resources::shared::failure::{During, Failed};
 use crate::resources::shared::timeouts::{Operation, Timeouts};
 use crate::secret::Secret;
 
@@ -125,8 +126,8 @@ impl AgentState {
 // The agent and its heartbeat.
 
 /// Every agent (replica) Dagster+ knows.
-pub(super) async fn find_agents(client: &Client) -> Result<Vec<Agent>, Diagnostic> {
-    client.agents().await.map_err(|e| Diagnostic::error("Could not read the agents", e.to_string()))
+pub(super) async fn find_agents(client: &Client) -> Result<Vec<Agent>, Failed> {
+    client.agents().await.during("Could not read the agents")
 }
 
 /// The health of the agents with one label.
@@ -177,10 +178,7 @@ pub(super) struct OwnedToken {
 
 /// The token with this id, unless it was revoked or deleted.
 pub(super) async fn find_token(client: &Client, token_id: i64) -> Result<Option<OwnedToken>, Diagnostic> {
-    let inventory = client
-        .agent_token_inventory()
-        .await
-        .map_err(|e| Diagnostic::error("Could not read agent tokens", e.to_string()))?;
+    let inventory = client.agent_token_inventory().await.during("Could not read agent tokens")?;
     Ok(inventory
         .tokens
         .iter()

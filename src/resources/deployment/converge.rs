@@ -1,6 +1,7 @@
 //! Apply: create or update the deployment, deploy and delete its code locations, wait for them to load; and
 //! destroy, which deletes the deployment (waiting until Dagster+ has finished) or closes its pull request.
 
+use crate::resources::shared::failure::{During, Failed};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,16 +15,14 @@ use super::state::{self, DeploymentState};
 use crate::dagster::locations::LoadStatus;
 use crate::dagster::{self, Client};
 use crate::resources::shared::timeouts::{Operation, Timeouts};
-use crate::resources::shared::wait::{self, Backoff, Poll, WaitError};
+use crate::wait::{self, Backoff, Poll, WaitError};
 
 const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-const LOAD_BACKOFF: Backoff = Backoff { first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(3) };
-const DELETE_BACKOFF: Backoff = Backoff { first_delay: Duration::from_millis(100), max_delay: Duration::from_secs(3) };
-
-fn api_error(summary: &str, error: dagster::Error) -> Diagnostic {
-    Diagnostic::error(summary, error.to_string())
-}
+const LOAD_BACKOFF: Backoff =
+    Backoff { first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(3), jitter: false };
+const DELETE_BACKOFF: Backoff =
+    Backoff { first_delay: Duration::from_millis(100), max_delay: Duration::from_secs(3), jitter: false };
 
 /// Brings the deployment and its locations to `planned` (`prior` is `None` on create), then waits for the
 /// locations to load. Returns the state that exists afterwards, also when a step failed.
@@ -55,8 +54,8 @@ pub async fn converge(
         Err(e) => {
             // The mutation's only "not found" is the base deployment.
             let on_base = matches!(e, dagster::Error::NotFound { .. });
-            let diagnostic = api_error("Could not create or update the branch deployment", e);
-            diags.push(if on_base { diagnostic.at(Path::root().attr("base_deployment")) } else { diagnostic });
+            let failed = Failed::new("Could not create or update the branch deployment", e);
+            diags.push(if on_base { failed.at(Path::root().attr("base_deployment")) } else { failed });
             return prior.cloned();
         }
     };
@@ -100,7 +99,7 @@ pub async fn converge(
             None
         }
         Err(e) => {
-            diags.push(e.into());
+            diags.push(e);
             Some(state)
         }
     }
@@ -112,7 +111,7 @@ async fn refuse_existing(client: &Client, planned: &DeploymentState) -> Result<(
     let existing = client
         .live_branch_deployment(repo, branch)
         .await
-        .map_err(|e| api_error("Could not check whether the branch deployment exists", e))?;
+        .during("Could not check whether the branch deployment exists")?;
     match existing {
         None => Ok(()),
         Some(deployment) => Err(Diagnostic::error(
@@ -151,18 +150,17 @@ async fn deploy_locations(
             step.untouched.insert(location.name().to_string());
             continue;
         }
-        if let Err(e) = client.add_or_update_location(deployment, &location.document()).await {
-            diags.push(
-                Diagnostic::error(format!("Could not deploy code location `{}`", location.name()), e.to_string())
-                    .at(location_path(index)),
-            );
+        let deployed = client.add_or_update_location(deployment, &location.document()).await;
+        if let Err(failed) = deployed.during(format!("Could not deploy code location `{}`", location.name())) {
+            diags.push(failed.at(location_path(index)));
             step.all_deployed = false;
         }
     }
     let wanted: BTreeSet<&str> = planned.iter().map(LocationBlock::name).collect();
     for removed in prior.iter().filter(|p| !wanted.contains(p.name())) {
-        if let Err(e) = client.delete_location(deployment, removed.name()).await {
-            diags.push(api_error(&format!("Could not delete code location `{}`", removed.name()), e));
+        let deleted = client.delete_location(deployment, removed.name()).await;
+        if let Err(failed) = deleted.during(format!("Could not delete code location `{}`", removed.name())) {
+            diags.push(failed);
         }
     }
     step
@@ -220,7 +218,9 @@ async fn wait_for_load(
     let still_loading = report.still_loading.join(", ");
     match outcome {
         Ok(()) => {}
-        Err(WaitError::Failed(e)) => diags.push(api_error("Could not read the code locations' load status", e)),
+        Err(WaitError::Failed(e)) => {
+            diags.push(Failed::new("Could not read the code locations' load status", e))
+        }
         Err(WaitError::TimedOut(timeout)) => diags.error(
             "Code locations did not load in time",
             format!(
@@ -253,12 +253,12 @@ pub async fn remove(ctx: &Context, client: &Client, state: &DeploymentState, dia
             .await;
         match closed {
             Ok(_) => info!(deployment = %name, "branch deployment closed and left in Dagster+"),
-            Err(e) => diags.push(api_error("Could not close the branch deployment's pull request", e)),
+            Err(e) => diags.push(Failed::new("Could not close the branch deployment's pull request", e)),
         }
         return;
     }
-    if let Err(e) = client.delete_branch_deployment(name).await {
-        diags.push(api_error("Could not delete the branch deployment", e));
+    if let Err(failed) = client.delete_branch_deployment(name).await.during("Could not delete the branch deployment") {
+        diags.push(failed);
         return;
     }
     // Dagster+ deletes in the background (PENDING_DELETION); destroy ends when it is gone, so a create of the
@@ -278,7 +278,8 @@ async fn wait_until_deleted(ctx: &Context, client: &Client, name: &str, timeout:
     .await;
     match gone {
         Ok(()) => {}
-        Err(WaitError::Failed(e)) => diags.push(api_error("Could not check that the branch deployment is gone", e)),
+        Err(WaitError::Failed(e)) => diags
+            .push(Failed::new("Could not check that the branch deployment is gone", e)),
         Err(WaitError::TimedOut(_) | WaitError::Interrupted) => diags.push(Diagnostic::warning(
             "Branch deployment still being deleted",
             format!("Dagster+ accepted the deletion of `{name}` and is still carrying it out (PENDING_DELETION) after {}s; it goes on without Terraform.", timeout.as_secs()),

@@ -16,6 +16,7 @@ use tracing::info;
 
 use crate::client::Configured;
 use crate::dagster::Client;
+use crate::resources::shared::failure::During;
 
 pub use schema::filter_attributes;
 pub use state::{deployment_url, find_all, refresh, DeploymentIdentity, DeploymentState, Listed};
@@ -74,7 +75,7 @@ impl Resource for DeploymentResource {
         state: DeploymentState,
         diags: &mut Diagnostics,
     ) -> Option<DeploymentState> {
-        let found = diags.capture(refresh(&client.dagster, &state, true).await.map_err(Diagnostic::from))?;
+        let found = diags.capture(refresh(&client.dagster, &state, true).await)?;
         if found.is_none() {
             info!("branch deployment deleted outside Terraform; it will be planned for creation");
         }
@@ -129,14 +130,12 @@ impl Resource for DeploymentResource {
 
 /// The generated name of the branch deployment of (repo, branch).
 async fn name_of(client: &Client, repo: &str, branch: &str) -> Result<String, Diagnostic> {
-    client
-        .branch_deployment_name(repo, branch)
-        .await
-        .map_err(|e| Diagnostic::error("Could not look up the branch deployment", e.to_string()))?
-        .ok_or_else(|| {
+    client.branch_deployment_name(repo, branch).await.during("Could not look up the branch deployment")?.ok_or_else(
+        || {
             Diagnostic::error(
                 "No such branch deployment",
                 format!("Dagster+ has no branch deployment for repository `{repo}`, branch `{branch}`."),
             )
-        })
+        },
+    )
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use cty::Path;
-use tfplugin::{Context, Diagnostic, Diagnostics, Field, Plan, Resource, Schema};
+use tfplugin::{Context, Diagnostics, Field, Plan, Resource, Schema};
 use tracing::{info, warn};
 
 use self::error::{During, RegistryError};
@@ -140,14 +140,14 @@ impl Resource for RegistryResource {
         planned: RegistryState,
         diags: &mut Diagnostics,
     ) -> Option<RegistryState> {
-        let clients = diags.capture(aws(client).await.map_err(Diagnostic::from))?;
+        let clients = diags.capture(aws(client).await)?;
         let mut state = planned.clone();
         state.id = planned.name.clone().into();
         state.user_name = Field::Known(planned.effective_user_name());
         state.clear_repository();
         state.clear_user();
         if let Err(error) = create_parts(ctx, client, &clients, &planned, &mut state).await {
-            diags.push(error.into());
+            diags.push(error);
             if state.repository_arn.is_null() && state.user_arn.is_null() {
                 return None;
             }
@@ -164,8 +164,8 @@ impl Resource for RegistryResource {
         state: RegistryState,
         diags: &mut Diagnostics,
     ) -> Option<RegistryState> {
-        let clients = diags.capture(aws(client).await.map_err(Diagnostic::from))?;
-        let found = diags.capture(find(&clients, &state, false).await.map_err(Diagnostic::from))?;
+        let clients = diags.capture(aws(client).await)?;
+        let found = diags.capture(find(&clients, &state, false).await)?;
         if found.is_none() {
             info!("repository and IAM user deleted outside Terraform; the registry will be planned for creation");
         }
@@ -180,14 +180,14 @@ impl Resource for RegistryResource {
         planned: RegistryState,
         diags: &mut Diagnostics,
     ) -> Option<RegistryState> {
-        let clients = diags.capture(aws(client).await.map_err(Diagnostic::from))?;
+        let clients = diags.capture(aws(client).await)?;
         // Settings that live only in state (force_delete, wait_for_credentials) are taken as planned; the
         // parts are updated one by one and recorded as they succeed.
         let mut state = prior.clone();
         state.force_delete = planned.force_delete;
         state.wait_for_credentials = planned.wait_for_credentials;
         if let Err(error) = update_parts(ctx, client, &clients, &prior, &planned, &mut state).await {
-            diags.push(error.into());
+            diags.push(error);
         }
         Some(state)
     }
@@ -200,7 +200,7 @@ impl Resource for RegistryResource {
         }
         .await;
         if let Err(error) = result {
-            diags.push(error.into());
+            diags.push(error);
         }
     }
 
@@ -238,8 +238,8 @@ impl Resource for RegistryResource {
                 .into(),
             ..RegistryState::default()
         };
-        let clients = diags.capture(aws(client).await.map_err(Diagnostic::from))?;
-        match diags.capture(find(&clients, &skeleton, true).await.map_err(Diagnostic::from))? {
+        let clients = diags.capture(aws(client).await)?;
+        match diags.capture(find(&clients, &skeleton, true).await)? {
             Some(imported) if !imported.repository_arn.is_null() => Some(imported),
             _ => {
                 diags.error(

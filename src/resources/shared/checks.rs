@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use cty::Path;
 use tfplugin::{Diagnostic, Diagnostics};
 
+use super::failure::Failed;
 use crate::client::Configured;
 
 /// At plan time, for an object about to be created: checks once per process that the API token is accepted
@@ -15,7 +16,7 @@ pub async fn access_before_create(client: &Configured, is_create: bool, diags: &
         return;
     }
     if let Err(e) = client.dagster.verify_access().await {
-        diags.push(Diagnostic::error("Cannot use the Dagster+ API", e.to_string()));
+        diags.push(Failed::new("Cannot use the Dagster+ API", e));
     }
 }
 
@@ -26,7 +27,7 @@ pub async fn full_deployment_names(client: &Configured, names: &[&str], path: Pa
         return;
     }
     match client.unknown_full_deployments(names.iter().copied()).await {
-        Err(e) => diags.push(Diagnostic::error("Could not check the deployment names", e.to_string()).at(path)),
+        Err(e) => diags.push(Failed::new("Could not check the deployment names", e).at(path)),
         Ok(unknown) if !unknown.is_empty() => diags.attribute_error(
             path,
             "Unknown deployment",
@@ -51,9 +52,7 @@ pub async fn full_deployments_exist(
         return Ok(());
     }
     match client.unknown_full_deployments(names.iter().map(String::as_str)).await {
-        Err(e) => {
-            Err(Diagnostic::error("Could not check the deployment names; nothing was created", e.to_string()).at(path))
-        }
+        Err(e) => Err(Failed::new("Could not check the deployment names; nothing was created", e).at(path).into()),
         Ok(unknown) if !unknown.is_empty() => Err(Diagnostic::error(
             "Unknown deployment",
             format!(

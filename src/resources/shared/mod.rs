@@ -1,7 +1,7 @@
-//! What several resources share: timeouts, validators, the one wait helper and the plan-time checks that
-//! talk to Dagster+.
+//! What several resources share: timeouts, validators, how API errors become diagnostics, and the plan-time
+//! checks that talk to Dagster+. (The one wait helper, `crate::wait`, serves the AWS layer too.)
 
 pub mod checks;
+pub mod failure;
 pub mod timeouts;
 pub mod validators;
-pub mod wait;

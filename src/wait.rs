@@ -1,8 +1,9 @@
 //! The one wait helper: polls a condition with a doubling delay until it holds, a deadline passes, or
-//! Terraform interrupts (StopProvider). Code location loads, agent heartbeats and deletions all wait here.
+//! Terraform interrupts (StopProvider). Code location loads, agent heartbeats, deletions and AWS's eventual
+//! consistency (`aws::retry`) all wait here.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tfplugin::Context;
 
@@ -23,11 +24,24 @@ pub enum WaitError<E> {
     Failed(E),
 }
 
-/// How often to look: the first delay, doubled after every look up to `max_delay`.
+/// How often to look: the first delay, doubled after every look up to `max_delay`; with `jitter`, each
+/// sleep is 50–100 % of the delay, so waits of several resources in one apply spread out.
 #[derive(Clone, Copy, Debug)]
 pub struct Backoff {
     pub first_delay: Duration,
     pub max_delay: Duration,
+    pub jitter: bool,
+}
+
+impl Backoff {
+    fn sleep_for(&self, delay: Duration) -> Duration {
+        if !self.jitter {
+            return delay;
+        }
+        // The clock's nanoseconds are random enough to spread concurrent waits.
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        delay.mul_f64(0.5 + f64::from(nanos % 1000) / 2000.0)
+    }
 }
 
 /// Calls `check` until it returns `Ready` (its value is returned) or an error, `timeout` passes, or Terraform
@@ -52,7 +66,7 @@ where
         if left.is_zero() {
             return Err(WaitError::TimedOut(timeout));
         }
-        if ctx.sleep(delay.min(left)).await.is_err() {
+        if ctx.sleep(backoff.sleep_for(delay).min(left)).await.is_err() {
             return Err(WaitError::Interrupted);
         }
         delay = (delay * 2).min(backoff.max_delay);
@@ -63,7 +77,8 @@ where
 mod tests {
     use super::*;
 
-    const FAST: Backoff = Backoff { first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(4) };
+    const FAST: Backoff =
+        Backoff { first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(4), jitter: true };
 
     #[tokio::test]
     async fn returns_once_ready_and_times_out_otherwise() {
