@@ -17,7 +17,7 @@ pub struct AwsSettings {
 }
 
 /// What resources get from the provider once Terraform has configured it.
-pub struct Configured {
+pub struct ProviderClient {
     pub dagster: dagster::Client,
     /// The organization, when configured (the agent's ECS parameters name it).
     pub organization: Option<String>,
@@ -31,9 +31,9 @@ pub struct Configured {
     aws_clients: LazyClients,
 }
 
-impl Configured {
+impl ProviderClient {
     pub fn new(dagster: dagster::Client, organization: Option<String>, dagster_url: String, aws: AwsSettings) -> Self {
-        Configured {
+        ProviderClient {
             dagster,
             organization,
             dagster_url,

@@ -1,5 +1,5 @@
 //! The `dagsterbranch` provider block: where Dagster+ is, the API token, and AWS settings for the resources
-//! that create AWS objects. Configure makes no network call; it builds the clients (`Configured`) that the
+//! that create AWS objects. Configure makes no network call; it builds the clients (`ProviderClient`) that the
 //! protocol layer hands to every resource, data source and list resource.
 
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use tfplugin::{
     Nesting, ResourceHandle, Schema, Validator,
 };
 
-use crate::client::{AwsSettings, Configured};
+use crate::client::{AwsSettings, ProviderClient};
 use crate::dagster;
 use crate::resources::shared::validators;
 use crate::secret::Secret;
@@ -140,7 +140,7 @@ fn setting(configured: Option<String>, env: &str) -> Option<String> {
     configured.or_else(|| std::env::var(env).ok()).filter(|v| !v.trim().is_empty())
 }
 
-fn resolve(block: KnownProviderBlock, ctx: &Context) -> Result<Configured, Diagnostic> {
+fn resolve(block: KnownProviderBlock, ctx: &Context) -> Result<ProviderClient, Diagnostic> {
     let organization = setting(block.organization, ENV_ORGANIZATION);
     let url = setting(block.url, ENV_URL);
     let api_token = block.api_token.or_else(|| setting(None, ENV_API_TOKEN).map(Secret::new)).ok_or_else(|| {
@@ -168,7 +168,7 @@ fn resolve(block: KnownProviderBlock, ctx: &Context) -> Result<Configured, Diagn
     }
     let dagster = dagster::Client::new(&base_url, api_token, organization.clone(), ctx.clone())
         .map_err(|e| Diagnostic::error("Cannot create the Dagster+ client", e.to_string()))?;
-    Ok(Configured::new(dagster, organization, base_url, block.aws.unwrap_or_default()))
+    Ok(ProviderClient::new(dagster, organization, base_url, block.aws.unwrap_or_default()))
 }
 
 /// The organization's base URL: http(s), no query or fragment, and not the GraphQL endpoint itself (the
@@ -188,7 +188,7 @@ fn dagster_url_check(url: &str, from: &str) -> Result<(), String> {
 
 #[async_trait]
 impl tfplugin::Provider for DagsterBranchProvider {
-    type Client = Configured;
+    type Client = ProviderClient;
     type Config = ProviderBlock;
 
     fn type_name(&self) -> &'static str {
@@ -199,7 +199,7 @@ impl tfplugin::Provider for DagsterBranchProvider {
         schema()
     }
 
-    async fn configure(&self, ctx: &Context, config: ProviderBlock, diags: &mut Diagnostics) -> Option<Configured> {
+    async fn configure(&self, ctx: &Context, config: ProviderBlock, diags: &mut Diagnostics) -> Option<ProviderClient> {
         let block = match config.known() {
             Ok(block) => block,
             Err(unknown) => {
@@ -216,15 +216,15 @@ impl tfplugin::Provider for DagsterBranchProvider {
         }
     }
 
-    fn resources(&self) -> Vec<ResourceHandle<Configured>> {
+    fn resources(&self) -> Vec<ResourceHandle<ProviderClient>> {
         resources::all()
     }
 
-    fn data_sources(&self) -> Vec<DataSourceHandle<Configured>> {
+    fn data_sources(&self) -> Vec<DataSourceHandle<ProviderClient>> {
         data_sources::all()
     }
 
-    fn list_resources(&self) -> Vec<ListResourceHandle<Configured>> {
+    fn list_resources(&self) -> Vec<ListResourceHandle<ProviderClient>> {
         list_resources::all()
     }
 }

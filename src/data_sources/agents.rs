@@ -6,7 +6,7 @@ use cty::Type;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Context, DataSource, Diagnostics, Schema};
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 use crate::dagster::agents::Agent;
 use crate::resources::shared::failure::During;
 
@@ -61,7 +61,7 @@ impl AgentEntry {
 
 #[async_trait]
 impl DataSource for AgentsDataSource {
-    type Client = Configured;
+    type Client = ProviderClient;
     type Model = AgentsModel;
 
     fn type_name(&self) -> &'static str {
@@ -75,7 +75,7 @@ impl DataSource for AgentsDataSource {
     async fn read(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         _config: AgentsModel,
         diags: &mut Diagnostics,
     ) -> Option<AgentsModel> {

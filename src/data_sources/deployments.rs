@@ -8,7 +8,7 @@ use cty::Type;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Context, DataSource, Diagnostics, Schema, Validator};
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 use crate::resources::deployment::{self, Listed};
 use crate::resources::shared::failure::Failed;
 
@@ -117,7 +117,7 @@ fn committed_before(listed: &Listed, cutoff: f64) -> bool {
 
 #[async_trait]
 impl DataSource for DeploymentsDataSource {
-    type Client = Configured;
+    type Client = ProviderClient;
     type Model = DeploymentsModel;
 
     fn type_name(&self) -> &'static str {
@@ -131,7 +131,7 @@ impl DataSource for DeploymentsDataSource {
     async fn read(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         mut model: DeploymentsModel,
         diags: &mut Diagnostics,
     ) -> Option<DeploymentsModel> {

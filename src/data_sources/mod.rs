@@ -5,8 +5,8 @@ pub mod deployments;
 
 use tfplugin::DataSourceHandle;
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 
-pub fn all() -> Vec<DataSourceHandle<Configured>> {
+pub fn all() -> Vec<DataSourceHandle<ProviderClient>> {
     vec![DataSourceHandle::new(agents::AgentsDataSource), DataSourceHandle::new(deployments::DeploymentsDataSource)]
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Context, Diagnostics, ListResource, ListedObject, Schema};
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 use crate::resources::deployment::{self, DeploymentIdentity, DeploymentState};
 use crate::resources::shared::failure::Failed;
 
@@ -28,7 +28,7 @@ fn schema() -> Schema {
 
 #[async_trait]
 impl ListResource for DeploymentList {
-    type Client = Configured;
+    type Client = ProviderClient;
     type Config = DeploymentListConfig;
     type State = DeploymentState;
     type Identity = DeploymentIdentity;
@@ -44,7 +44,7 @@ impl ListResource for DeploymentList {
     async fn list(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         config: DeploymentListConfig,
         include_state: bool,
         limit: i64,

@@ -4,8 +4,8 @@ pub mod deployment;
 
 use tfplugin::ListResourceHandle;
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 
-pub fn all() -> Vec<ListResourceHandle<Configured>> {
+pub fn all() -> Vec<ListResourceHandle<ProviderClient>> {
     vec![ListResourceHandle::new(deployment::DeploymentList)]
 }

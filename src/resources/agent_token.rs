@@ -12,7 +12,7 @@ use tfplugin::{Attribute, Context, Diagnostic, Diagnostics, Plan, Resource, Sche
 use tracing::{info, warn};
 
 use super::shared::checks;
-use crate::client::Configured;
+use crate::client::ProviderClient;
 use crate::dagster::deployments::FullDeployment;
 use crate::dagster::tokens::{AgentToken, GrantScope};
 use crate::dagster::Client;
@@ -205,7 +205,7 @@ pub async fn apply_scopes(
 
 #[async_trait]
 impl Resource for AgentTokenResource {
-    type Client = Configured;
+    type Client = ProviderClient;
     type State = AgentTokenState;
     type Identity = ();
     const IMPORTABLE: bool = true;
@@ -221,7 +221,7 @@ impl Resource for AgentTokenResource {
     async fn modify_plan(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         plan: &mut Plan<AgentTokenState>,
         diags: &mut Diagnostics,
     ) {
@@ -236,7 +236,7 @@ impl Resource for AgentTokenResource {
     async fn create(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         planned: AgentTokenState,
         diags: &mut Diagnostics,
     ) -> Option<AgentTokenState> {
@@ -274,7 +274,7 @@ impl Resource for AgentTokenResource {
     async fn read(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         state: AgentTokenState,
         diags: &mut Diagnostics,
     ) -> Option<AgentTokenState> {
@@ -288,7 +288,7 @@ impl Resource for AgentTokenResource {
     async fn update(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         prior: AgentTokenState,
         planned: AgentTokenState,
         diags: &mut Diagnostics,
@@ -325,7 +325,7 @@ impl Resource for AgentTokenResource {
         }
     }
 
-    async fn delete(&self, _ctx: &Context, client: &Configured, state: AgentTokenState, diags: &mut Diagnostics) {
+    async fn delete(&self, _ctx: &Context, client: &ProviderClient, state: AgentTokenState, diags: &mut Diagnostics) {
         let result = async {
             let token_id = state.token_id()?;
             client.dagster.revoke_agent_token(token_id).await.during("Could not revoke the agent token")?;
@@ -341,7 +341,7 @@ impl Resource for AgentTokenResource {
     async fn import(
         &self,
         _ctx: &Context,
-        _client: &Configured,
+        _client: &ProviderClient,
         id: &str,
         diags: &mut Diagnostics,
     ) -> Option<AgentTokenState> {

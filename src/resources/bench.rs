@@ -12,7 +12,7 @@ use cty::Type;
 use serde::{Deserialize, Serialize};
 use tfplugin::{Attribute, Context, Diagnostics, Resource, Schema};
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 
 pub struct BenchResource;
 
@@ -42,7 +42,7 @@ fn new_id() -> String {
 
 #[async_trait]
 impl Resource for BenchResource {
-    type Client = Configured;
+    type Client = ProviderClient;
     type State = BenchState;
     type Identity = ();
 
@@ -57,7 +57,7 @@ impl Resource for BenchResource {
     async fn create(
         &self,
         _ctx: &Context,
-        _client: &Configured,
+        _client: &ProviderClient,
         planned: BenchState,
         _diags: &mut Diagnostics,
     ) -> Option<BenchState> {
@@ -68,7 +68,7 @@ impl Resource for BenchResource {
     async fn read(
         &self,
         _ctx: &Context,
-        _client: &Configured,
+        _client: &ProviderClient,
         state: BenchState,
         _diags: &mut Diagnostics,
     ) -> Option<BenchState> {
@@ -78,7 +78,7 @@ impl Resource for BenchResource {
     async fn update(
         &self,
         _ctx: &Context,
-        _client: &Configured,
+        _client: &ProviderClient,
         _prior: BenchState,
         planned: BenchState,
         _diags: &mut Diagnostics,
@@ -86,7 +86,7 @@ impl Resource for BenchResource {
         Some(planned)
     }
 
-    async fn delete(&self, _ctx: &Context, _client: &Configured, _state: BenchState, _diags: &mut Diagnostics) {}
+    async fn delete(&self, _ctx: &Context, _client: &ProviderClient, _state: BenchState, _diags: &mut Diagnostics) {}
 }
 
 #[cfg(test)]

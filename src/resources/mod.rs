@@ -11,10 +11,10 @@ pub mod shared;
 
 use tfplugin::ResourceHandle;
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 
 /// Every managed resource type the provider serves.
-pub fn all() -> Vec<ResourceHandle<Configured>> {
+pub fn all() -> Vec<ResourceHandle<ProviderClient>> {
     vec![
         ResourceHandle::new(agent::AgentResource),
         ResourceHandle::new(agent_token::AgentTokenResource),

@@ -4,6 +4,11 @@
 //! AutoMTLS with a pinned client certificate, the gRPC service, value decoding against the declared schema,
 //! schema-driven validation and planning, diagnostics with attribute paths, cancellation on StopProvider and
 //! hclog-style logs. It knows nothing about any particular API.
+//!
+//! A provider implements [`Provider`], whose `configure` builds the client the server keeps and hands to
+//! every call, and registers typed [`Resource`]s, [`DataSource`]s and [`ListResource`]s: each declares a
+//! serde model of its schema ([`model`]; [`Field`] where null and unknown must stay apart) and works on
+//! models only. Decoding, encoding, merging plan edits and capturing diagnostics happen here, once.
 
 mod data_source;
 pub mod diag;

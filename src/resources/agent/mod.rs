@@ -17,7 +17,7 @@ use tracing::info;
 use self::state::{find_agents, find_token, owned_token_scopes, scope_labels, AgentState, Health};
 use super::agent_token::{apply_scopes, Scopes};
 use super::shared::checks;
-use crate::client::Configured;
+use crate::client::ProviderClient;
 use crate::resources::shared::failure::{During, Failed};
 use crate::wait::{self, Backoff, Poll, WaitError};
 
@@ -29,7 +29,7 @@ const HEARTBEAT_BACKOFF: Backoff =
 
 #[async_trait]
 impl Resource for AgentResource {
-    type Client = Configured;
+    type Client = ProviderClient;
     type State = AgentState;
     type Identity = ();
     const IMPORTABLE: bool = true;
@@ -45,7 +45,7 @@ impl Resource for AgentResource {
     async fn modify_plan(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         plan: &mut Plan<AgentState>,
         diags: &mut Diagnostics,
     ) {
@@ -63,7 +63,7 @@ impl Resource for AgentResource {
     async fn create(
         &self,
         ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         planned: AgentState,
         diags: &mut Diagnostics,
     ) -> Option<AgentState> {
@@ -73,7 +73,7 @@ impl Resource for AgentResource {
     async fn read(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         mut state: AgentState,
         diags: &mut Diagnostics,
     ) -> Option<AgentState> {
@@ -93,7 +93,7 @@ impl Resource for AgentResource {
     async fn update(
         &self,
         ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         prior: AgentState,
         planned: AgentState,
         diags: &mut Diagnostics,
@@ -101,7 +101,7 @@ impl Resource for AgentResource {
         converge(ctx, client, Some(&prior), planned, diags).await
     }
 
-    async fn delete(&self, _ctx: &Context, client: &Configured, state: AgentState, diags: &mut Diagnostics) {
+    async fn delete(&self, _ctx: &Context, client: &ProviderClient, state: AgentState, diags: &mut Diagnostics) {
         let Some(Some(token_id)) = diags.capture(state.owned_token_id()) else { return };
         if diags.capture(revoke_owned_token(client, token_id).await).is_some() {
             info!(token_id, "agent's token revoked");
@@ -113,7 +113,7 @@ impl Resource for AgentResource {
     async fn import(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         id: &str,
         diags: &mut Diagnostics,
     ) -> Option<AgentState> {
@@ -158,7 +158,7 @@ fn plan_token_scopes(plan: &mut Plan<AgentState>) {
 /// failure.
 async fn converge(
     ctx: &Context,
-    client: &Configured,
+    client: &ProviderClient,
     prior: Option<&AgentState>,
     planned: AgentState,
     diags: &mut Diagnostics,
@@ -227,7 +227,7 @@ async fn converge(
     Some(state)
 }
 
-async fn create_owned_token(client: &Configured, state: &mut AgentState) -> Result<(), Diagnostic> {
+async fn create_owned_token(client: &ProviderClient, state: &mut AgentState) -> Result<(), Diagnostic> {
     checks::full_deployments_exist(client, &state.owned_scopes().deployments, Path::root().attr("deployments")).await?;
     let dagster = &client.dagster;
     let token = dagster
@@ -243,13 +243,13 @@ async fn create_owned_token(client: &Configured, state: &mut AgentState) -> Resu
     Ok(())
 }
 
-async fn revoke_owned_token(client: &Configured, token_id: i64) -> Result<(), Failed> {
+async fn revoke_owned_token(client: &ProviderClient, token_id: i64) -> Result<(), Failed> {
     client.dagster.revoke_agent_token(token_id).await.during("Could not revoke the agent's token")
 }
 
 /// Takes an existing token as the resource's own. Its value goes into the rendered configuration, and its
 /// scopes must be those of a token this resource creates, which it keeps in line with `deployments`.
-async fn adopt_token(client: &Configured, token_id: i64, state: &mut AgentState) -> Result<(), Diagnostic> {
+async fn adopt_token(client: &ProviderClient, token_id: i64, state: &mut AgentState) -> Result<(), Diagnostic> {
     let elsewhere = "Import the token as a `dagsterbranch_agent_token` and pass it in `token`, or import the agent by its label alone.";
     let token = find_token(&client.dagster, token_id).await?.ok_or_else(|| {
         Diagnostic::error(
@@ -282,7 +282,7 @@ async fn adopt_token(client: &Configured, token_id: i64, state: &mut AgentState)
 }
 
 /// Waits until Dagster+ reports an agent with this label as RUNNING; the state takes the health last seen.
-async fn wait_for_running(ctx: &Context, client: &Configured, state: &mut AgentState) -> Result<(), Diagnostic> {
+async fn wait_for_running(ctx: &Context, client: &ProviderClient, state: &mut AgentState) -> Result<(), Diagnostic> {
     let timeout = state.running_timeout();
     let label = state.label().to_string();
     // What the last look saw, for the state and for the error that says the agent is not running.

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use tfplugin::{Context, Diagnostic, Diagnostics, IdentitySchema, Plan, Resource, Schema};
 use tracing::info;
 
-use crate::client::Configured;
+use crate::client::ProviderClient;
 use crate::dagster::Client;
 use crate::resources::shared::failure::During;
 
@@ -27,7 +27,7 @@ pub struct DeploymentResource;
 
 #[async_trait]
 impl Resource for DeploymentResource {
-    type Client = Configured;
+    type Client = ProviderClient;
     type State = DeploymentState;
     type Identity = DeploymentIdentity;
     const IMPORTABLE: bool = true;
@@ -51,7 +51,7 @@ impl Resource for DeploymentResource {
     async fn modify_plan(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         plan: &mut Plan<DeploymentState>,
         diags: &mut Diagnostics,
     ) {
@@ -61,7 +61,7 @@ impl Resource for DeploymentResource {
     async fn create(
         &self,
         ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         planned: DeploymentState,
         diags: &mut Diagnostics,
     ) -> Option<DeploymentState> {
@@ -71,7 +71,7 @@ impl Resource for DeploymentResource {
     async fn read(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         state: DeploymentState,
         diags: &mut Diagnostics,
     ) -> Option<DeploymentState> {
@@ -85,7 +85,7 @@ impl Resource for DeploymentResource {
     async fn update(
         &self,
         ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         prior: DeploymentState,
         planned: DeploymentState,
         diags: &mut Diagnostics,
@@ -93,7 +93,7 @@ impl Resource for DeploymentResource {
         converge::converge(ctx, &client.dagster, Some(&prior), &planned, diags).await
     }
 
-    async fn delete(&self, ctx: &Context, client: &Configured, state: DeploymentState, diags: &mut Diagnostics) {
+    async fn delete(&self, ctx: &Context, client: &ProviderClient, state: DeploymentState, diags: &mut Diagnostics) {
         converge::remove(ctx, &client.dagster, &state, diags).await;
     }
 
@@ -101,7 +101,7 @@ impl Resource for DeploymentResource {
     async fn import(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         id: &str,
         diags: &mut Diagnostics,
     ) -> Option<DeploymentState> {
@@ -119,7 +119,7 @@ impl Resource for DeploymentResource {
     async fn import_by_identity(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         identity: DeploymentIdentity,
         diags: &mut Diagnostics,
     ) -> Option<DeploymentState> {

@@ -7,10 +7,10 @@ use tfplugin::{Diagnostics, Field, Plan};
 
 use super::location::{LOAD_ERROR, LOAD_LOADED};
 use super::state::DeploymentState;
-use crate::client::Configured;
+use crate::client::ProviderClient;
 use crate::resources::shared::checks;
 
-pub async fn modify(client: &Configured, plan: &mut Plan<DeploymentState>, diags: &mut Diagnostics) {
+pub async fn modify(client: &ProviderClient, plan: &mut Plan<DeploymentState>, diags: &mut Diagnostics) {
     checks::access_before_create(client, plan.is_create(), diags).await;
     check_base_deployment(client, plan, diags).await;
     redeploy_failed_locations(plan);
@@ -18,7 +18,7 @@ pub async fn modify(client: &Configured, plan: &mut Plan<DeploymentState>, diags
 }
 
 /// A new or changed, known base deployment must be a full deployment, so a typo fails the plan.
-async fn check_base_deployment(client: &Configured, plan: &Plan<DeploymentState>, diags: &mut Diagnostics) {
+async fn check_base_deployment(client: &ProviderClient, plan: &Plan<DeploymentState>, diags: &mut Diagnostics) {
     let Some(name) = plan.planned.base_deployment.as_deref() else { return };
     if plan.prior.as_ref().is_some_and(|prior| prior.base_deployment.as_deref() == Some(name)) {
         return;

@@ -26,18 +26,18 @@ pub use self::state::RegistryState;
 use self::state::UserBlock;
 use crate::aws::clients::Clients;
 use crate::aws::names;
-use crate::client::Configured;
+use crate::client::ProviderClient;
 
 pub struct RegistryResource;
 
-async fn aws(client: &Configured) -> Result<Arc<Clients>, RegistryError> {
+async fn aws(client: &ProviderClient) -> Result<Arc<Clients>, RegistryError> {
     client.aws_clients().await.during(RegistryError::Setup)
 }
 
 /// Creates each part in turn, recording it in `state` as soon as it exists.
 async fn create_parts(
     ctx: &Context,
-    client: &Configured,
+    client: &ProviderClient,
     clients: &Clients,
     plan: &RegistryState,
     state: &mut RegistryState,
@@ -53,7 +53,7 @@ async fn create_parts(
 /// Brings the existing parts to `plan` and re-creates missing ones, recording each as it succeeds.
 async fn update_parts(
     ctx: &Context,
-    client: &Configured,
+    client: &ProviderClient,
     clients: &Clients,
     prior: &RegistryState,
     plan: &RegistryState,
@@ -92,7 +92,7 @@ async fn find(
 
 #[async_trait]
 impl Resource for RegistryResource {
-    type Client = Configured;
+    type Client = ProviderClient;
     type State = RegistryState;
     type Identity = ();
 
@@ -126,7 +126,7 @@ impl Resource for RegistryResource {
     async fn modify_plan(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         plan: &mut Plan<RegistryState>,
         _diags: &mut Diagnostics,
     ) {
@@ -136,7 +136,7 @@ impl Resource for RegistryResource {
     async fn create(
         &self,
         ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         planned: RegistryState,
         diags: &mut Diagnostics,
     ) -> Option<RegistryState> {
@@ -160,7 +160,7 @@ impl Resource for RegistryResource {
     async fn read(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         state: RegistryState,
         diags: &mut Diagnostics,
     ) -> Option<RegistryState> {
@@ -175,7 +175,7 @@ impl Resource for RegistryResource {
     async fn update(
         &self,
         ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         prior: RegistryState,
         planned: RegistryState,
         diags: &mut Diagnostics,
@@ -192,7 +192,7 @@ impl Resource for RegistryResource {
         Some(state)
     }
 
-    async fn delete(&self, ctx: &Context, client: &Configured, state: RegistryState, diags: &mut Diagnostics) {
+    async fn delete(&self, ctx: &Context, client: &ProviderClient, state: RegistryState, diags: &mut Diagnostics) {
         let result = async {
             let clients = aws(client).await?;
             user::delete(ctx, &clients.iam, &state).await?;
@@ -208,7 +208,7 @@ impl Resource for RegistryResource {
     async fn import(
         &self,
         _ctx: &Context,
-        client: &Configured,
+        client: &ProviderClient,
         id: &str,
         diags: &mut Diagnostics,
     ) -> Option<RegistryState> {

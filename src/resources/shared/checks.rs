@@ -6,12 +6,12 @@ use cty::Path;
 use tfplugin::{Diagnostic, Diagnostics};
 
 use super::failure::Failed;
-use crate::client::Configured;
+use crate::client::ProviderClient;
 
 /// At plan time, for an object about to be created: checks once per process that the API token is accepted
 /// and belongs to the configured organization, so a wrong token, URL or organization fails the plan rather
 /// than the apply.
-pub async fn access_before_create(client: &Configured, is_create: bool, diags: &mut Diagnostics) {
+pub async fn access_before_create(client: &ProviderClient, is_create: bool, diags: &mut Diagnostics) {
     if !is_create {
         return;
     }
@@ -22,7 +22,7 @@ pub async fn access_before_create(client: &Configured, is_create: bool, diags: &
 
 /// Fails the plan when `names` (the value of the attribute at `path`) name a full deployment that does not
 /// exist, so that a typo never reaches apply. Callers check only new or changed, known values.
-pub async fn full_deployment_names(client: &Configured, names: &[&str], path: Path, diags: &mut Diagnostics) {
+pub async fn full_deployment_names(client: &ProviderClient, names: &[&str], path: Path, diags: &mut Diagnostics) {
     if names.is_empty() {
         return;
     }
@@ -44,7 +44,7 @@ pub async fn full_deployment_names(client: &Configured, names: &[&str], path: Pa
 /// Refuses, before anything is created, deployment names that no longer exist (one may have been deleted
 /// since plan): creating a token first would leave it with its default organization-wide access.
 pub async fn full_deployments_exist(
-    client: &Configured,
+    client: &ProviderClient,
     names: &BTreeSet<String>,
     path: Path,
 ) -> Result<(), Diagnostic> {
