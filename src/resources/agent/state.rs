@@ -15,7 +15,7 @@ use crate::dagster::agents::Agent;
 use crate::dagster::Client;
 use crate::resources::agent_token::Scopes;
 use crate::resources::shared::failure::{During, Failed};
-use crate::resources::shared::timeouts::{Operation, Timeouts};
+use crate::resources::shared::timeouts;
 use crate::secret::Secret;
 
 const DEFAULT_RUNNING_TIMEOUT: Duration = Duration::from_secs(10 * 60);
@@ -47,7 +47,8 @@ pub struct AgentState {
     pub(super) timeouts: Option<AgentTimeouts>,
 }
 
-/// The agent's `timeouts` block, which has `create` only (the shared model has every operation).
+/// The agent's `timeouts` block, which has `create` only (the shared `Timeouts` model has every operation,
+/// and a model must match its block exactly).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct AgentTimeouts {
     pub(super) create: Option<String>,
@@ -107,8 +108,7 @@ impl AgentState {
 
     /// How long create waits for the agent to run.
     pub(super) fn running_timeout(&self) -> Duration {
-        let timeouts = self.timeouts.as_ref().map(|t| Timeouts { create: t.create.clone(), ..Timeouts::default() });
-        Timeouts::of(timeouts.as_ref(), Operation::Create, DEFAULT_RUNNING_TIMEOUT)
+        timeouts::configured_or(self.timeouts.as_ref().and_then(|t| t.create.as_deref()), DEFAULT_RUNNING_TIMEOUT)
     }
 
     /// Takes the health Dagster+ reports for the agent.

@@ -28,8 +28,14 @@ impl Timeouts {
             Operation::Update => t.update.as_deref(),
             Operation::Delete => t.delete.as_deref(),
         });
-        configured.and_then(|text| parse_duration(text).ok()).unwrap_or(default)
+        configured_or(configured, default)
     }
+}
+
+/// A configured timeout (validated at plan time), else `default`: for blocks that have only some operations,
+/// such as the agent's `create`-only one.
+pub fn configured_or(configured: Option<&str>, default: Duration) -> Duration {
+    configured.and_then(|text| parse_duration(text).ok()).unwrap_or(default)
 }
 
 /// The `timeouts` block with an attribute per operation in `operations` (operation, description).
