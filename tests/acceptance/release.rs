@@ -6,16 +6,14 @@
 //! The script packages the provider under test (`--binary`): the debug build cargo made for the tests, and
 //! in the release stage of `scripts/test` the release build (`DAGSTERBRANCH_TEST_PROVIDER`).
 
-mod support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
 
+use crate::support::*;
 use sha2::{Digest, Sha256};
-use support::*;
 
 const NAME: &str = "terraform-provider-dagsterbranch";
 const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -2,12 +2,10 @@
 //! from the schema today, every attribute Terraform sees has a description, every served type has a page,
 //! and the hand-written guides carry the registry's front matter.
 
-mod support;
-
 use std::process::Command;
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 #[test]
 fn committed_docs_are_current_and_complete() {

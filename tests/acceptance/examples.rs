@@ -7,13 +7,11 @@
 //! `DAGSTER_CLOUD_API_TOKEN` and `DAGSTER_CLOUD_ORGANIZATION`, and AWS settings come from `AWS_*` variables.
 //! Directories are discovered, so a new resource's examples are tested without touching this file.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
+use crate::support::*;
 use dagster_plus_emulator::RunningEmulator;
 use serde_json::Value;
-use support::*;
 
 fn examples_root() -> PathBuf {
     repo_root().join("examples")
@@ -356,7 +354,7 @@ fn no_example_directory_is_left_untested() {
     for entry in std::fs::read_dir(examples_root()).expect("examples/").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.path().is_dir() {
-            assert!(known.contains(&name.as_str()), "examples/{name} is not covered by tests/examples.rs");
+            assert!(known.contains(&name.as_str()), "examples/{name} is not covered by tests/acceptance/examples.rs");
         }
     }
 }

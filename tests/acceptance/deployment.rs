@@ -1,11 +1,9 @@
 //! `dagsterbranch_deployment` under real Terraform against the Dagster+ emulator, with deployments made by
 //! the real `dagster-cloud` CLI for the import paths.
 
-mod support;
-
+use crate::support::*;
 use dagster_plus_emulator::RunningEmulator;
 use serde_json::{json, Value};
-use support::*;
 
 const REPO: &str = "acme/data-platform";
 

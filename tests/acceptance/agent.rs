@@ -1,13 +1,11 @@
 //! `dagsterbranch_agent` and `data "dagsterbranch_agents"` under real Terraform against the emulator.
 
-mod support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::{json, Value};
-use support::*;
 
 fn agent_config(emulator: &dagster_plus_emulator::RunningEmulator, extra: &str) -> String {
     format!(

@@ -1,14 +1,12 @@
 //! The plugin protocol layer seen from outside: how the binary behaves when run by hand, that only
 //! Terraform's certificate can connect, and that RPCs carry no per-call stall.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use support::*;
+use crate::support::*;
 
 const MAGIC_COOKIE: (&str, &str) =
     ("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2");

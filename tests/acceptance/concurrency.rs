@@ -2,12 +2,10 @@
 //! each) against one emulator must create exactly 50 deployments with every location loaded, converge to an
 //! empty plan, and destroy them all.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 const COUNT: usize = 50;
 const REPO: &str = "acme/data-platform";

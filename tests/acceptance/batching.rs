@@ -1,8 +1,6 @@
 //! A refresh reads many resources with few GraphQL requests, and each resource still gets its own answer.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 const N: usize = 40;
 

@@ -9,15 +9,13 @@
 //!   cache would be. Cargo keys the workspace's own crates by their path, so none of them is reused: every
 //!   crate and program of this workspace that the demo runs must be built by the demo's own cargo command.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::*;
 use serde_json::Value;
-use support::*;
 
 /// The CI secrets Dagster's branch-deployment guide lists for Amazon ECR.
 const GUIDE_ECR_SECRETS: [&str; 4] = ["DAGSTER_CLOUD_URL", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"];

@@ -5,14 +5,12 @@
 //! Two ways the signal arrives: to the whole process group, as a terminal's Ctrl-C does (the provider gets it
 //! too and must ignore it), and to the terraform process alone (as `kill -INT` or a CI runner does).
 
-mod support;
-
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::support::*;
 
 const ADDRESS: &str = "dagsterbranch_deployment.branch";
 /// The bound the issue sets on ending the wait.

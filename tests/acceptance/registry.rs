@@ -1,11 +1,10 @@
 //! `dagsterbranch_registry` under real Terraform against moto (one `moto_server` per test): create, drift
 //! repair, key rotation, import, destroy, and push-only proven with moto's IAM enforcement.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::future::Future;
 
+use crate::support::*;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
@@ -14,7 +13,6 @@ use aws_sdk_ecr::types::{ImageIdentifier, LayerAvailability};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use support::*;
 
 const ADDRESS: &str = "dagsterbranch_registry.ci";
 const POLICY_NAME: &str = "dagsterbranch-ecr-push";

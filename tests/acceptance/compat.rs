@@ -12,14 +12,12 @@
 //! Adding a resource: write one `fn(Terraform)` lifecycle and list it in `LIFECYCLES`.
 //! Adding a Terraform build: one line in `scripts/dev-setup`'s `TERRAFORM_MATRIX` and one in `matrix!` below.
 
-mod support;
-
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use dagster_plus_emulator::RunningEmulator;
 use serde_json::{json, Value};
-use support::*;
 
 // ---------------------------------------------------------------------------------------------------------
 // The matrix
@@ -197,7 +195,7 @@ fn matrix_lists_the_builds_dev_setup_installs() {
         .filter_map(|line| line.trim().strip_prefix('"'))
         .filter_map(|line| line.split_whitespace().next())
         .collect();
-    assert_eq!(installed, VERSIONS, "scripts/dev-setup TERRAFORM_MATRIX vs tests/compat.rs matrix!");
+    assert_eq!(installed, VERSIONS, "scripts/dev-setup TERRAFORM_MATRIX vs tests/acceptance/compat.rs matrix!");
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -6,13 +6,11 @@
 //! so a case can only fail because of its edit. Cases run in parallel, each in its own workspace with its own
 //! emulator (cheap, and it attributes any write to its case); one moto serves them all.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use support::*;
+use crate::support::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {

@@ -1,8 +1,6 @@
 //! Provider logs reach Terraform's log at their own level, and no secret ever appears in them.
 
-mod support;
-
-use support::*;
+use crate::support::*;
 
 #[test]
 fn trace_logs_show_provider_lines_and_never_a_secret() {

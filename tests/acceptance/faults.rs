@@ -4,13 +4,11 @@
 //! registry whose AWS calls go through a TCP fault proxy in front of moto (connections reset, or answered
 //! by moto with the answer thrown away), where the SDK's own retries repeat non-idempotent creates.
 
-mod support;
-
 use std::collections::BTreeSet;
 
+use crate::support::*;
 use dagster_plus_emulator::{FaultKind, FaultSpec};
 use serde_json::Value;
-use support::*;
 
 const DEPLOYMENTS: usize = 10;
 const REPOSITORY: &str = "dagster/faults";

@@ -1,10 +1,8 @@
 //! `dagsterbranch_agent_token` under real Terraform against the Dagster+ emulator.
 
-mod support;
-
+use crate::support::*;
 use dagster_plus_emulator::{FaultKind, FaultSpec};
 use serde_json::json;
-use support::*;
 
 fn token_config(emulator: &dagster_plus_emulator::RunningEmulator, description: &str, deployments: &str) -> String {
     format!(

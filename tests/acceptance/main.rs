@@ -1,0 +1,22 @@
+//! The acceptance tests: real Terraform drives the provider binary cargo just built against the Dagster+
+//! emulator and moto on loopback. One test binary, so the suite links once; a module per area, and
+//! `cargo test --test acceptance MODULE::` runs one area (`scripts/test` and `scripts/compat` do).
+
+mod support;
+
+mod agent;
+mod agent_token;
+mod bad_input;
+mod batching;
+mod cancellation;
+mod compat;
+mod concurrency;
+mod demo;
+mod deployment;
+mod docs;
+mod examples;
+mod faults;
+mod logging;
+mod protocol;
+mod registry;
+mod release;
