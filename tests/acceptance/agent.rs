@@ -135,10 +135,9 @@ fn wait_for_running_times_out_with_a_clear_error() {
     let emulator = start_emulator();
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
     ws.write(&agent_config(&emulator, "wait_for_running = true\n  timeouts {\n    create = \"2s\"\n  }"));
-    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(run.stderr.contains("Agent `branch-agent` is not running"), "{}", run.stderr);
-    assert!(run.stderr.contains("no agent with this label has sent a heartbeat"), "{}", run.stderr);
+    let applied = ws.failing_apply();
+    let error = applied.error_containing("Agent `branch-agent` is not running");
+    assert!(error.detail.contains("no agent with this label has sent a heartbeat"), "{}", error.describe());
     // The token it created is recorded, not orphaned.
     let state = ws.state_attributes("dagsterbranch_agent.bd");
     assert!(state["token_id"].is_string(), "{state}");

@@ -137,9 +137,7 @@ fn failed_grant_after_create_keeps_the_token_in_state() {
         .expect("fault plan");
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
     ws.write(&token_config(&emulator, "partial", r#"["prod"]"#));
-    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(run.code, 1, "apply should fail:\n{}", run.describe());
-    assert!(run.stderr.contains("Could not grant the agent token a scope"), "{}", run.stderr);
+    ws.failing_apply().error_containing("Could not grant the agent token a scope");
     let state = ws.state_attributes("dagsterbranch_agent_token.branch");
     let orphan_id = state["id"].as_str().expect("the created token is recorded").to_string();
     assert_eq!(agent_token(&emulator, &orphan_id)["revoked"], false);
@@ -155,10 +153,10 @@ fn an_unknown_deployment_fails_at_plan_without_writing() {
     let emulator = start_emulator();
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
     ws.write(&token_config(&emulator, "typo", r#"["prdo"]"#));
-    let run = ws.run(&["plan", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(run.stderr.contains("no full deployment named `prdo`"), "{}", run.stderr);
-    assert!(run.stderr.contains("deployments"), "{}", run.stderr);
+    let plan = ws.run_json(&["plan"]);
+    assert_eq!(plan.run.code, 1, "{}", plan.run.describe());
+    let error = plan.error_containing("no full deployment named `prdo`");
+    assert!(error.names_attribute("deployments"), "{}", error.describe());
     let writes: u64 =
         emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
     assert_eq!(writes, 0);

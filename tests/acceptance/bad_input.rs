@@ -387,15 +387,15 @@ fn run(job: &Job, moto: &Moto) -> Outcome {
     moto.configure(&mut ws, "testing", "testing");
     ws.write(&configuration(kind, edits, &emulator.url(), &moto.url()));
     // -detailed-exitcode: 1 = error, 2 = a valid plan with changes (what the controls must give).
-    let plan = ws.run(&["plan", "-detailed-exitcode", "-no-color"]);
-    let errors: Vec<TfDiagnostic> = diagnostics(&plan.stderr).into_iter().filter(|d| d.severity == "Error").collect();
+    let plan = ws.run_json(&["plan", "-detailed-exitcode"]);
+    let errors: Vec<TfDiagnostic> = plan.errors().cloned().collect();
     let naming = errors.iter().find(|d| d.names_attribute(attribute) && kind.pointed_at(d)).cloned();
     Outcome {
         name: name.clone(),
         kind,
         attribute,
         control,
-        exit: plan.code,
+        exit: plan.run.code,
         naming,
         errors,
         mutations: mutation_count(&emulator),

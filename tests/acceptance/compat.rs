@@ -477,9 +477,9 @@ fn import_block(terraform: Terraform, offered: bool) -> Outcome {
         provider_block(&emulator)
     ));
     if !offered {
-        let run = ws.run(&["plan", "-no-color"]);
-        assert_eq!(run.code, 1, "an old client must refuse an import block:\n{}", run.describe());
-        assert!(all_output(&run).contains("Blocks of type \"import\" are not expected here"), "{}", run.describe());
+        let plan = ws.run_json(&["plan"]);
+        assert_eq!(plan.run.code, 1, "an old client must refuse an import block:\n{}", plan.run.describe());
+        plan.error_containing("Blocks of type \"import\" are not expected here");
         return Outcome::NotOffered;
     }
     plan_summary(&ws, "1 to import, 0 to add, 0 to change, 0 to destroy", "import block");
@@ -569,15 +569,14 @@ fn resource_identity(terraform: Terraform, offered: bool) -> Outcome {
         deployment_resource("adopted", "feature/identity", "abc")
     ));
     if !offered {
-        let run = ws.run(&["plan", "-no-color"]);
-        assert_eq!(run.code, 1, "an old client must refuse import by identity:\n{}", run.describe());
-        let output = all_output(&run);
+        let plan = ws.run_json(&["plan"]);
+        assert_eq!(plan.run.code, 1, "an old client must refuse import by identity:\n{}", plan.run.describe());
         let refused = if minor_of_terraform(terraform) >= (1, 5) {
             "An argument named \"identity\" is not expected here"
         } else {
             "Blocks of type \"import\" are not expected here"
         };
-        assert!(output.contains(refused), "expected Terraform's own `{refused}`:\n{}", run.describe());
+        plan.error_containing(refused);
         return Outcome::NotOffered;
     }
     plan_summary(&ws, "1 to import, 0 to add, 0 to change, 0 to destroy", "import by identity");

@@ -237,10 +237,13 @@ fn a_location_that_fails_to_load_reports_the_error_and_is_recorded() {
             ""
         )
     ));
-    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(run.stderr.contains("Code location `bad` failed to load"), "{}", run.stderr);
-    assert!(run.stderr.contains("code_location[1]") || run.stderr.contains("code_location {"), "{}", run.stderr);
+    let applied = ws.failing_apply();
+    let error = applied.error_containing("Code location `bad` failed to load");
+    assert!(
+        error.names_attribute("code_location") || error.text().contains("code_location[1]"),
+        "{}",
+        error.describe()
+    );
     let state = ws.state_attributes("dagsterbranch_deployment.x");
     assert!(state["name"].is_string(), "the deployment must be recorded: {state}");
     assert_eq!(state["code_location"][1]["load_status"], "ERROR");
@@ -403,9 +406,9 @@ fn bad_configurations_fail_at_plan_with_the_attribute_named() {
             "{}\nresource \"dagsterbranch_deployment\" \"x\" {{\n  repo = \"{REPO}\"\n  branch = \"b\"\n  commit {{\n    hash = \"a\"\n    timestamp = 1\n  }}\n  {body}\n}}\n",
             provider_block(&emulator)
         ));
-        let run = ws.run(&["plan", "-no-color"]);
-        assert_eq!(run.code, 1, "{what}: plan should fail:\n{}", run.describe());
-        assert!(run.stderr.contains(expected), "{what}: expected `{expected}` in:\n{}", run.stderr);
+        let plan = ws.run_json(&["plan"]);
+        assert_eq!(plan.run.code, 1, "{what}: plan should fail:\n{}", plan.run.describe());
+        plan.error_containing(expected);
     }
     // A timestamp that is not a number is refused by the schema's type.
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
@@ -413,9 +416,9 @@ fn bad_configurations_fail_at_plan_with_the_attribute_named() {
         "{}\nresource \"dagsterbranch_deployment\" \"x\" {{\n  repo = \"{REPO}\"\n  branch = \"b\"\n  commit {{\n    hash = \"a\"\n    timestamp = \"yesterday\"\n  }}\n}}\n",
         provider_block(&emulator)
     ));
-    let run = ws.run(&["plan", "-no-color"]);
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("timestamp"), "{}", run.stderr);
+    let plan = ws.run_json(&["plan"]);
+    assert_eq!(plan.run.code, 1, "{}", plan.run.describe());
+    assert!(plan.errors().any(|d| d.names_attribute("timestamp")), "no error names `timestamp`:\n{}", plan.listing());
     let writes: u64 =
         emulator.operation_counts().iter().filter(|(k, _)| k.starts_with("mutation.")).map(|(_, v)| v).sum();
     assert_eq!(writes, 0, "invalid configurations must not write anything");
@@ -446,12 +449,11 @@ fn an_existing_branch_declared_without_import_is_refused_before_any_write() {
         deployment_block("x", "feature/ci-made", "d2d2d2", &[("etl", "ghcr.io/acme/etl:d2")], "")
     ));
     let writes = mutation_count(&emulator);
-    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(text.contains("Branch deployment already exists") && text.contains(&format!("`{name}`")), "{}", run.stderr);
-    assert!(text.contains(&format!("terraform import ADDRESS {REPO}:feature/ci-made")), "{}", run.stderr);
-    assert!(!run.stderr.contains("inconsistent result"), "{}", run.stderr);
+    let applied = ws.failing_apply();
+    let error = applied.error_containing("Branch deployment already exists");
+    assert!(error.text().contains(&format!("`{name}`")), "{}", error.describe());
+    assert!(error.text().contains(&format!("terraform import ADDRESS {REPO}:feature/ci-made")), "{}", error.describe());
+    assert!(!applied.diagnostics.iter().any(|d| d.text().contains("inconsistent result")), "{}", applied.listing());
     assert_eq!(mutation_count(&emulator), writes, "nothing may be written");
     assert!(ws.state_resources().is_empty(), "nothing may be recorded");
     assert_eq!(deployment(&emulator, &name).expect("still there")["latestCommit"]["commitHash"], "c1c1c1");
@@ -480,9 +482,14 @@ fn a_failed_load_is_retried_by_every_apply_until_it_loads() {
     emulator.set_failing_image_pattern(Some("etl:2".to_string()));
     ws.write(&config("ghcr.io/acme/etl:2"));
     for attempt in ["the update", "the same apply again"] {
-        let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
-        assert_eq!(run.code, 1, "{attempt} must fail while the location fails to load:\n{}", run.describe());
-        assert!(run.stderr.contains("Code location `etl` failed to load"), "{attempt}:\n{}", run.stderr);
+        let applied = ws.run_json(&["apply", "-auto-approve"]);
+        assert_eq!(
+            applied.run.code,
+            1,
+            "{attempt} must fail while the location fails to load:\n{}",
+            applied.run.describe()
+        );
+        applied.error_containing("Code location `etl` failed to load");
     }
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "a location in ERROR must keep planning an update:\n{}", plan.stdout);
@@ -502,13 +509,10 @@ fn a_failed_load_is_retried_by_every_apply_until_it_loads() {
         provider_block(&emulator),
         deployment_block("y", "feature/broken-at-birth", "f1", &[("etl", "ghcr.io/acme/broken:1")], "")
     ));
-    let run = created.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    // Terraform prints warnings on stdout and errors on stderr.
-    let text = format!("{}{}", run.stdout, run.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    let applied = created.failing_apply();
     assert!(
-        text.contains("terraform untaint ADDRESS"),
+        applied.diagnostics.iter().any(|d| d.text().contains("terraform untaint ADDRESS")),
         "the create must say how to keep the deployment:\n{}",
-        run.describe()
+        applied.listing()
     );
 }

@@ -180,21 +180,20 @@ fn an_unreachable_api_fails_plan_and_apply_fast_naming_the_cause() {
     for (url, cause) in &cases {
         let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
         ws.write(&one_new_token(url));
-        for command in [&["plan", "-no-color"][..], &["apply", "-auto-approve", "-no-color"][..]] {
-            let run = ws.run(command);
-            assert_eq!(run.code, 1, "{url}: terraform {command:?} must fail:\n{}", run.describe());
-            let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(text.contains(cause), "{url}: expected {cause:?} in:\n{}", run.stderr);
+        for command in [&["plan"][..], &["apply", "-auto-approve"][..]] {
+            let run = ws.run_json(command);
+            assert_eq!(run.run.code, 1, "{url}: terraform {command:?} must fail:\n{}", run.run.describe());
+            let error = run.error_containing(cause);
             assert!(
-                text.contains("that `url`") || text.contains("Check `url`"),
+                error.text().contains("that `url`") || error.text().contains("Check `url`"),
                 "{url}: the message must say what to fix:\n{}",
-                run.stderr
+                error.describe()
             );
-            eprintln!("{url}: terraform {} failed in {:?}", command[0], run.elapsed);
+            eprintln!("{url}: terraform {} failed in {:?}", command[0], run.run.elapsed);
             assert!(
-                run.elapsed < std::time::Duration::from_secs(10),
+                run.run.elapsed < std::time::Duration::from_secs(10),
                 "{url}: terraform {command:?} took {:?}; an error no retry can fix must end at once",
-                run.elapsed
+                run.run.elapsed
             );
         }
         assert!(ws.state_resources().is_empty(), "{url}: nothing may be recorded");
@@ -211,21 +210,16 @@ fn a_wrong_organization_or_token_fails_at_plan_with_nothing_written() {
     ws.write(
         &one_new_token(&emulator.url()).replace(&format!("organization = \"{ORG}\""), "organization = \"other-org\""),
     );
-    let run = ws.run(&["plan", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    let text = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(
-        text.contains("belongs to the Dagster+ organization `test-org`") && text.contains("configured for `other-org`"),
-        "{}",
-        run.stderr
-    );
-    let apply = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(apply.code, 1, "{}", apply.describe());
+    let plan = ws.run_json(&["plan"]);
+    assert_eq!(plan.run.code, 1, "{}", plan.run.describe());
+    let error = plan.error_containing("belongs to the Dagster+ organization `test-org`");
+    assert!(error.text().contains("configured for `other-org`"), "{}", error.describe());
+    ws.failing_apply().error_containing("configured for `other-org`");
 
     ws.write(&one_new_token(&emulator.url()).replace(ADMIN_TOKEN, "user:test-org:1:not-a-real-token"));
-    let run = ws.run(&["plan", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(run.stderr.contains("invalid or revoked"), "{}", run.stderr);
+    let plan = ws.run_json(&["plan"]);
+    assert_eq!(plan.run.code, 1, "{}", plan.run.describe());
+    plan.error_containing("invalid or revoked");
 
     assert_eq!(mutation_count(&emulator), 0, "nothing may be written");
     assert!(ws.state_resources().is_empty());
@@ -241,15 +235,13 @@ fn an_unknown_provider_url_is_refused_at_plan_not_replaced_by_a_fallback() {
     ws.env("DAGSTER_CLOUD_URL", &emulator.url());
     let config = one_new_token("${terraform_data.endpoint.id}");
     ws.write(&format!("resource \"terraform_data\" \"endpoint\" {{\n  input = \"dagster-plus\"\n}}\n{config}"));
-    let run = ws.run(&["plan", "-no-color"]);
-    assert_eq!(run.code, 1, "the plan must fail:\n{}", run.describe());
-    let found = diagnostics(&run.stderr);
-    let unknown = found
-        .iter()
+    let plan = ws.run_json(&["plan"]);
+    assert_eq!(plan.run.code, 1, "the plan must fail:\n{}", plan.run.describe());
+    let unknown = plan
+        .errors()
         .find(|d| d.summary == "Provider argument `url` is not known until apply")
-        .unwrap_or_else(|| panic!("no diagnostic naming `url`:\n{}", run.stderr));
-    assert_eq!(unknown.severity, "Error");
-    assert!(unknown.detail.contains("-target"), "the diagnostic must say what to do:\n{}", run.stderr);
+        .unwrap_or_else(|| panic!("no error naming `url`:\n{}", plan.listing()));
+    assert!(unknown.detail.contains("-target"), "the diagnostic must say what to do:\n{}", plan.listing());
     assert_eq!(mutation_count(&emulator), 0, "nothing may be written");
     assert!(ws.state_resources().is_empty());
 }

@@ -508,9 +508,7 @@ fn failed_create_is_recorded_and_repaired_with_terraform_1_0() {
         &moto.url(),
         "  name = \"dagster/half\"\n  user {\n    name = \"ci-pusher\"\n  }\n  wait_for_credentials = false\n",
     ));
-    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(run.code, 1, "apply should fail:\n{}", run.describe());
-    assert!(run.stderr.contains("an IAM user named `ci-pusher` already exists"), "{}", run.stderr);
+    ws.failing_apply().error_containing("an IAM user named `ci-pusher` already exists");
     let partial = ws.state_attributes(ADDRESS);
     assert!(partial["repository_arn"].is_string(), "the created repository is recorded: {partial}");
     assert!(partial["user_arn"].is_null(), "the foreign user is not claimed: {partial}");
@@ -619,14 +617,7 @@ fn lost_create_responses_are_adopted_not_duplicated() {
     // A user another registry made: the marker names that registry, so it is not adopted.
     let tag = aws_sdk_iam::types::Tag::builder().key(MARKER).value("dagster/elsewhere").build().expect("tag");
     aws.run(aws.iam.create_user().user_name(&user_name).tags(tag).send()).expect("CreateUser");
-    let run = ws.run(&["apply", "-auto-approve", "-no-color"]);
-    assert_eq!(run.code, 1, "apply should fail:\n{}", run.describe());
-    let message = run.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(
-        message.contains("already exists and was not created by this provider for `dagster/lost`"),
-        "{}",
-        run.stderr
-    );
+    ws.failing_apply().error_containing("already exists and was not created by this provider for `dagster/lost`");
     assert!(ws.state_attributes(ADDRESS)["user_arn"].is_null(), "the other registry's user is not claimed");
 }
 
@@ -670,8 +661,8 @@ resource "dagsterbranch_registry" "bad_lifecycle" {{
 "#,
         provider = provider(Some("http://127.0.0.1:9"))
     ));
-    let run = ws.run(&["plan", "-no-color"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
+    let plan = ws.run_json(&["plan"]);
+    assert_eq!(plan.run.code, 1, "{}", plan.run.describe());
     for expected in [
         "Invalid value for `name`",
         "`Bad_Name` is not a valid ECR repository name",
@@ -683,7 +674,10 @@ resource "dagsterbranch_registry" "bad_lifecycle" {{
         "`dagsterbranch:` prefix",
         "Invalid value for `keep_last_images`",
     ] {
-        assert!(run.stderr.contains(expected), "missing {expected:?} in:\n{}", run.stderr);
+        let said = |d: &TfDiagnostic| {
+            d.text().contains(expected) || d.source_line.as_deref().is_some_and(|line| line.contains(expected))
+        };
+        assert!(plan.errors().any(said), "no error says {expected:?}:\n{}", plan.listing());
     }
 }
 

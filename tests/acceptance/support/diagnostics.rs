@@ -1,23 +1,59 @@
-//! Terraform's diagnostics, as the tests read them.
+//! Terraform's diagnostics as its machine-readable output gives them: `terraform validate -json` prints one
+//! object with a `diagnostics` array, and `plan`/`apply`/`refresh`/`destroy -json` stream one JSON object per
+//! line, diagnostics among them (`"type": "diagnostic"`). Both exist from Terraform 1.0 on, so tests never
+//! parse the box-drawn text, whose wrapping and layout change between releases.
 
-/// One diagnostic as Terraform prints it with `-no-color`.
-#[derive(Clone, Debug, Default)]
+use serde_json::Value;
+
+use super::{Run, Workspace};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One diagnostic.
+#[derive(Clone, Debug)]
 pub struct TfDiagnostic {
-    /// `Error` or `Warning`.
-    pub severity: String,
+    pub severity: Severity,
     pub summary: String,
-    /// From `with ADDRESS,`, when Terraform names an object.
-    pub address: Option<String>,
-    /// From `on FILE line N, in CONTEXT:`, e.g. `resource "dagsterbranch_agent" "x"` or `provider "dagsterbranch"`.
-    pub context: Option<String>,
-    /// The configuration line Terraform quotes (without its `N:` prefix).
-    pub source_line: Option<String>,
-    /// Everything after the quoted source.
     pub detail: String,
+    /// The object Terraform names (`dagsterbranch_agent.x`, `provider["…"]`), when it names one.
+    pub address: Option<String>,
+    /// The configuration block around the source, e.g. `resource "dagsterbranch_agent" "x"` or
+    /// `provider "dagsterbranch"`.
+    pub context: Option<String>,
+    /// The configuration line the diagnostic points at, trimmed.
+    pub source_line: Option<String>,
 }
 
 impl TfDiagnostic {
-    /// Whether the diagnostic names `attribute`: its quoted source line starts with it (`attribute = …` or
+    fn from_json(diagnostic: &Value) -> TfDiagnostic {
+        let text = |key: &str| diagnostic[key].as_str().unwrap_or_default().to_string();
+        let severity = match diagnostic["severity"].as_str() {
+            Some("error") => Severity::Error,
+            Some("warning") => Severity::Warning,
+            other => panic!("a diagnostic of unknown severity {other:?}: {diagnostic}"),
+        };
+        let snippet = &diagnostic["snippet"];
+        let source_line = snippet["code"].as_str().map(|code| {
+            // The highlighted line, where the snippet quotes several.
+            let start = snippet["highlight_start_offset"].as_u64().unwrap_or(0) as usize;
+            let line_start = code.get(..start).and_then(|before| before.rfind('\n')).map_or(0, |i| i + 1);
+            code[line_start..].lines().next().unwrap_or_default().trim().to_string()
+        });
+        TfDiagnostic {
+            severity,
+            summary: text("summary"),
+            detail: text("detail"),
+            address: diagnostic["address"].as_str().map(str::to_string),
+            context: snippet["context"].as_str().map(str::to_string),
+            source_line,
+        }
+    }
+
+    /// Whether the diagnostic names `attribute`: the line it points at starts with it (`attribute = …` or
     /// `attribute {`), its summary mentions it as a word, or its detail quotes it (`"attribute"`, `` `attribute` ``).
     pub fn names_attribute(&self, attribute: &str) -> bool {
         let is_word_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
@@ -36,9 +72,14 @@ impl TfDiagnostic {
             || self.detail.contains(&format!("`{attribute}`"))
     }
 
+    /// Summary and detail, for assertions on what the diagnostic says.
+    pub fn text(&self) -> String {
+        format!("{}\n{}", self.summary, self.detail)
+    }
+
     pub fn describe(&self) -> String {
         format!(
-            "{}: {} [with {}; in {}; source {:?}] {}",
+            "{:?}: {} [with {}; in {}; source {:?}] {}",
             self.severity,
             self.summary,
             self.address.as_deref().unwrap_or("-"),
@@ -49,47 +90,66 @@ impl TfDiagnostic {
     }
 }
 
-/// Splits Terraform's `-no-color` output into diagnostics (each starts with `Error: ` or `Warning: ` at the
-/// start of a line, as Terraform prints them when not on a terminal).
-pub fn diagnostics(output: &str) -> Vec<TfDiagnostic> {
-    let mut found: Vec<TfDiagnostic> = Vec::new();
-    let mut in_snippet = false;
-    for line in output.lines() {
-        let header = line
-            .strip_prefix("Error: ")
-            .map(|s| ("Error", s))
-            .or_else(|| line.strip_prefix("Warning: ").map(|s| ("Warning", s)));
-        if let Some((severity, summary)) = header {
-            found.push(TfDiagnostic {
-                severity: severity.into(),
-                summary: summary.trim().into(),
-                ..TfDiagnostic::default()
-            });
-            in_snippet = false;
-            continue;
-        }
-        let Some(current) = found.last_mut() else { continue };
-        let trimmed = line.trim();
-        if let Some(address) = trimmed.strip_prefix("with ").and_then(|s| s.strip_suffix(',')) {
-            current.address = Some(address.to_string());
-        } else if trimmed.starts_with("on ") && trimmed.contains(" line ") && current.source_line.is_none() {
-            current.context = trimmed.split_once(", in ").map(|(_, c)| c.trim_end_matches(':').to_string());
-            in_snippet = true;
-        } else if let Some(text) = snippet_line(trimmed).filter(|_| in_snippet && current.source_line.is_none()) {
-            current.source_line = Some(text.to_string());
-        } else if !trimmed.is_empty() && !trimmed.starts_with('├') && !trimmed.starts_with('│') {
-            in_snippet = false;
-            if !current.detail.is_empty() {
-                current.detail.push('\n');
-            }
-            current.detail.push_str(trimmed);
+/// The diagnostics in the standard output of a `-json` command: `validate`'s single object, or the line
+/// stream of the others.
+pub fn json_diagnostics(stdout: &str) -> Vec<TfDiagnostic> {
+    if let Ok(report) = serde_json::from_str::<Value>(stdout) {
+        if let Some(all) = report["diagnostics"].as_array() {
+            return all.iter().map(TfDiagnostic::from_json).collect();
         }
     }
-    found
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["type"] == "diagnostic")
+        .map(|message| TfDiagnostic::from_json(&message["diagnostic"]))
+        .collect()
 }
 
-/// The text of a quoted source line, `12:   replicas = -1` → `replicas = -1`.
-fn snippet_line(line: &str) -> Option<&str> {
-    let (number, text) = line.split_once(':')?;
-    (!number.is_empty() && number.chars().all(|c| c.is_ascii_digit())).then(|| text.trim())
+/// A `-json` command's run and the diagnostics it reported.
+pub struct JsonRun {
+    pub run: Run,
+    pub diagnostics: Vec<TfDiagnostic>,
+}
+
+impl JsonRun {
+    pub fn errors(&self) -> impl Iterator<Item = &TfDiagnostic> {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+    }
+
+    /// The first error whose summary or detail contains `text`; fails the test, listing every diagnostic,
+    /// if none does.
+    pub fn error_containing(&self, text: &str) -> &TfDiagnostic {
+        self.errors().find(|d| d.text().contains(text)).unwrap_or_else(|| {
+            panic!("no error diagnostic says {text:?}; diagnostics:\n{}\n{}", self.listing(), self.run.describe())
+        })
+    }
+
+    /// Every diagnostic, a line each, for failure messages.
+    pub fn listing(&self) -> String {
+        self.diagnostics.iter().map(|d| format!("  {}", d.describe())).collect::<Vec<_>>().join("\n")
+    }
+}
+
+impl Workspace {
+    /// Runs `terraform ARGS -json` and reads the diagnostics from its machine-readable output.
+    pub fn run_json(&self, args: &[&str]) -> JsonRun {
+        let mut args = args.to_vec();
+        args.push("-json");
+        let run = self.run(&args);
+        let diagnostics = json_diagnostics(&run.stdout);
+        JsonRun { run, diagnostics }
+    }
+
+    /// `terraform apply -auto-approve -json`, expected to fail: its error diagnostics.
+    pub fn failing_apply(&self) -> JsonRun {
+        let applied = self.run_json(&["apply", "-auto-approve"]);
+        assert_ne!(applied.run.code, 0, "apply was expected to fail:\n{}", applied.run.describe());
+        assert!(
+            applied.errors().next().is_some(),
+            "apply failed without an error diagnostic:\n{}",
+            applied.run.describe()
+        );
+        applied
+    }
 }
