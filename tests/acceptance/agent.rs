@@ -19,6 +19,78 @@ resource "dagsterbranch_agent" "bd" {{
     )
 }
 
+/// Attributes an agent imported as `LABEL:TOKEN_ID` cannot fill: none. Settings that live only in
+/// configuration (`queues`, `replicas`, …) are imported at their defaults, so they match a configuration that
+/// leaves them at the defaults; what a configured setting changes is listed where that case is tested.
+pub const IMPORT_IGNORE: &[&str] = &[];
+
+/// What an import by `LABEL` alone cannot fill, besides [`IMPORT_IGNORE`]: the given `token` is configuration
+/// only (the id names no token, and Dagster+ does not say which token an agent runs with), and the rendered
+/// outputs hold that token, so the update that follows the import renders them.
+pub const LABEL_ONLY_IMPORT_IGNORE: &[&str] =
+    &["token", "agent_token", "dagster_yaml", "helm_values", "ecs_parameters", "env"];
+
+/// Create → empty re-plan → verified import as `LABEL:TOKEN_ID` (`terraform import`, and an import block from
+/// Terraform 1.5 on) → in-place update → import after the update (the configured queue comes back as one
+/// in-place update) → the owned token revoked out of band → destroy. Run here under the latest Terraform and
+/// by `compat.rs` under every build of the matrix.
+pub fn lifecycle(terraform: Terraform) {
+    let emulator = start_emulator();
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    let address = "dagsterbranch_agent.bd";
+    let plan_summary = |expected: &str, context: &str| {
+        let plan = ws.plan();
+        assert_eq!(plan.code, 2, "{context}: expected changes:\n{}", plan.describe());
+        assert!(plan.stdout.contains(expected), "{context}: expected `{expected}`:\n{}", plan.stdout);
+    };
+
+    ws.write(&agent_config(&emulator, "queues = []"));
+    ws.apply();
+    let token_id = ws.state_attributes(address)["token_id"].as_str().expect("token_id").to_string();
+    assert_eq!(agent_token(&emulator, &token_id)["revoked"], false);
+    ws.assert_empty_plan("after create");
+
+    // Import as LABEL:TOKEN_ID reads back everything the apply wrote, adopting the agent's own token.
+    let id = format!("branch-agent:{token_id}");
+    let imported = verify_import(&ws, address, ImportForm::Cli(&id), IMPORT_IGNORE);
+    assert!(imported.output.contains("No agent labelled `branch-agent` has reported"), "{}", imported.output);
+    ws.assert_empty_plan("after terraform import");
+    if terraform.offers(ImportForm::Block(&id)) {
+        verify_import(&ws, address, ImportForm::Block(&id), IMPORT_IGNORE);
+        ws.assert_empty_plan("after an import block");
+    }
+
+    ws.write(&agent_config(&emulator, "queues = [\"branch\"]"));
+    plan_summary("0 to add, 1 to change, 0 to destroy", "new queue");
+    ws.apply();
+    assert_eq!(ws.state_attributes(address)["token_id"], token_id.as_str(), "an update must keep the token");
+    ws.assert_empty_plan("after the update");
+
+    // Settings that live only in configuration start from their defaults after import, so the queue (and
+    // the rendered configuration that names it) comes back as one in-place update; the rest is read back.
+    let imported = verify_import(&ws, address, ImportForm::Cli(&id), &["queues", "dagster_yaml", "helm_values"]);
+    assert_eq!(imported.attributes["token_id"], token_id.as_str(), "import must adopt the token");
+    assert_eq!(imported.attributes["queues"], json!([]), "{}", imported.attributes);
+    plan_summary("0 to add, 1 to change, 0 to destroy", "after import");
+    ws.apply();
+    ws.assert_empty_plan("after import and update");
+
+    // Its own token revoked out of band: the agent cannot run, so it is planned anew.
+    revoke_agent_token_elsewhere(&emulator, &token_id);
+    plan_summary("1 to add, 0 to change, 0 to destroy", "token revoked out of band");
+    ws.apply();
+    let new_token = ws.state_attributes(address)["token_id"].as_str().expect("token_id").to_string();
+    assert_ne!(new_token, token_id);
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &new_token)["revoked"], true, "destroy must revoke the owned token");
+}
+
+#[test]
+fn lifecycle_with_latest_terraform() {
+    lifecycle(Terraform::Latest);
+}
+
 fn yaml(text: &Value) -> serde_norway::Value {
     serde_norway::from_str(text.as_str().expect("a YAML string")).expect("valid YAML")
 }
@@ -181,9 +253,10 @@ fn imports_by_label_with_a_given_token_or_adopting_the_agents_own_token() {
     assert!(ws.state_resources().is_empty(), "a refused import must leave the state empty");
 
     // LABEL:TOKEN_ID adopts the agent's own token: the configuration renders as before and the plan is empty.
-    let imported = ws.ok(&["import", "-no-color", address, &format!("branch-agent:{own_id}")]);
-    assert!(imported.stdout.contains("No agent labelled `branch-agent` has reported"), "{}", imported.describe());
-    let state = ws.state_attributes(address);
+    let imported = import_as(&ws, address, ImportForm::Cli(&format!("branch-agent:{own_id}")));
+    assert!(imported.output.contains("No agent labelled `branch-agent` has reported"), "{}", imported.output);
+    assert_same_attributes(&own, &imported.attributes, IMPORT_IGNORE, "import as LABEL:TOKEN_ID");
+    let state = imported.attributes;
     assert_eq!(state["token_id"], own_id.as_str());
     assert_eq!(state["agent_token"], own["agent_token"]);
     assert_eq!(state["dagster_yaml"], own["dagster_yaml"]);
@@ -192,13 +265,19 @@ fn imports_by_label_with_a_given_token_or_adopting_the_agents_own_token() {
     ws.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert_eq!(agent_token(&emulator, &own_id)["revoked"], true, "an adopted token is owned: destroy revokes it");
 
-    // LABEL alone: the agent runs with the configured token, after one in-place update that renders it.
+    // LABEL alone: the agent runs with the configured token, after one in-place update that renders it. The
+    // state an apply of that configuration writes is what the import and that update are checked against.
     ws.write(&agent_config(&emulator, &format!("token = \"{org_token}\"\n  replicas = 2")));
-    ws.ok(&["import", "-no-color", address, "branch-agent"]);
+    ws.apply();
+    let applied = ws.state_attributes(address);
+    // `replicas` lives only in configuration: it is imported at its default and set by the update.
+    let ignore = [LABEL_ONLY_IMPORT_IGNORE, &["replicas"]].concat();
+    verify_import(&ws, address, ImportForm::Cli("branch-agent"), &ignore);
     let plan = ws.plan();
     assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{}", plan.describe());
     ws.apply();
     let state = ws.state_attributes(address);
+    assert_same_attributes(&applied, &state, &[], "a LABEL import after the update that follows it");
     assert!(state["token_id"].is_null(), "{state}");
     assert_eq!(yaml(&state["dagster_yaml"])["dagster_cloud_api"]["agent_token"], org_token.as_str());
     assert_eq!(yaml(&state["helm_values"])["dagsterCloudAgent"]["replicas"], 2);

@@ -9,7 +9,8 @@
 //! (which RPCs it calls, which fields it sends and reads). This file knows the versions only to assert what
 //! each client must show.
 //!
-//! Adding a resource: write one `fn(Terraform)` lifecycle and list it in `LIFECYCLES`.
+//! Adding a resource: write its `pub fn lifecycle(Terraform)` in the resource's module and list it in
+//! `LIFECYCLES`.
 //! Adding a Terraform build: one line in `scripts/dev-setup`'s `TERRAFORM_MATRIX` and one in `matrix!` below.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -48,11 +49,13 @@ impl Outcome {
 /// Core lifecycle of one resource type: create, empty re-plan, in-place update, import, drift, destroy.
 type Lifecycle = fn(Terraform);
 
+/// Each is the resource module's own lifecycle (which that module also runs under the latest Terraform), so
+/// the matrix tests exactly what the per-resource tests do, including every import form the build offers.
 const LIFECYCLES: &[(&str, Lifecycle)] = &[
-    ("dagsterbranch_agent_token", agent_token_lifecycle),
-    ("dagsterbranch_agent", agent_lifecycle),
-    ("dagsterbranch_deployment", deployment_lifecycle),
-    ("dagsterbranch_registry", registry_lifecycle),
+    ("dagsterbranch_agent_token", crate::agent_token::lifecycle),
+    ("dagsterbranch_agent", crate::agent::lifecycle),
+    ("dagsterbranch_deployment", crate::deployment::lifecycle),
+    ("dagsterbranch_registry", crate::registry::lifecycle),
 ];
 
 /// A feature that exists from some Terraform minor on. `check(terraform, offered)` asserts the behaviour on
@@ -246,90 +249,7 @@ fn emulator() -> RunningEmulator {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Core lifecycles, one function per resource type
-
-fn agent_token_config(emulator: &RunningEmulator, description: &str) -> String {
-    format!(
-        "{}\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description            = \"{description}\"\n  organization           = false\n  all_branch_deployments = true\n}}\n",
-        provider_block(emulator)
-    )
-}
-
-fn agent_token_lifecycle(terraform: Terraform) {
-    let emulator = emulator();
-    let ws = Workspace::new(terraform, Installation::DevOverrides);
-    let address = "dagsterbranch_agent_token.t";
-
-    ws.write(&agent_token_config(&emulator, "compat"));
-    ws.apply();
-    let id = ws.state_attributes(address)["id"].as_str().expect("id").to_string();
-    assert_eq!(agent_token(&emulator, &id)["description"], "compat");
-    ws.assert_empty_plan("after create");
-
-    ws.write(&agent_token_config(&emulator, "compat renamed"));
-    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "rename");
-    ws.apply();
-    assert_eq!(ws.state_attributes(address)["id"], id.as_str(), "an update must keep the token");
-    assert_eq!(agent_token(&emulator, &id)["description"], "compat renamed");
-    ws.assert_empty_plan("after the update");
-
-    ws.ok(&["state", "rm", address]);
-    ws.ok(&["import", "-no-color", address, &id]);
-    ws.assert_empty_plan("after import");
-
-    revoke_agent_token_elsewhere(&emulator, &id);
-    plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "revoked out of band");
-    ws.apply();
-    let new_id = ws.state_attributes(address)["id"].as_str().expect("id").to_string();
-    assert_ne!(new_id, id);
-
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
-    assert_eq!(agent_token(&emulator, &new_id)["revoked"], true, "destroy must revoke");
-}
-
-fn agent_config(emulator: &RunningEmulator, queues: &str) -> String {
-    format!(
-        "{}\nresource \"dagsterbranch_agent\" \"a\" {{\n  label  = \"compat-agent\"\n  queues = {queues}\n}}\n",
-        provider_block(emulator)
-    )
-}
-
-fn agent_lifecycle(terraform: Terraform) {
-    let emulator = emulator();
-    let ws = Workspace::new(terraform, Installation::DevOverrides);
-    let address = "dagsterbranch_agent.a";
-
-    ws.write(&agent_config(&emulator, "[]"));
-    ws.apply();
-    let token_id = ws.state_attributes(address)["token_id"].as_str().expect("token_id").to_string();
-    assert_eq!(agent_token(&emulator, &token_id)["revoked"], false);
-    ws.assert_empty_plan("after create");
-
-    ws.write(&agent_config(&emulator, "[\"branch\"]"));
-    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "new queue");
-    ws.apply();
-    assert_eq!(ws.state_attributes(address)["token_id"], token_id.as_str(), "an update must keep the token");
-    ws.assert_empty_plan("after the update");
-
-    // Import as LABEL:TOKEN_ID adopts the agent with its own token; settings that live only in configuration
-    // start from their defaults, so the queue comes back as one in-place update.
-    ws.ok(&["state", "rm", address]);
-    ws.ok(&["import", "-no-color", address, &format!("compat-agent:{token_id}")]);
-    assert_eq!(ws.state_attributes(address)["token_id"], token_id.as_str(), "import must adopt the token");
-    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "after import");
-    ws.apply();
-    ws.assert_empty_plan("after import and update");
-
-    // Its own token revoked out of band: the agent cannot run, so it is planned anew.
-    revoke_agent_token_elsewhere(&emulator, &token_id);
-    plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "token revoked out of band");
-    ws.apply();
-    let new_token = ws.state_attributes(address)["token_id"].as_str().expect("token_id").to_string();
-    assert_ne!(new_token, token_id);
-
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
-    assert_eq!(agent_token(&emulator, &new_token)["revoked"], true, "destroy must revoke the owned token");
-}
+// Configuration the feature checks share
 
 const REPO: &str = "acme/compat";
 
@@ -351,117 +271,6 @@ resource "dagsterbranch_deployment" "{label}" {{
 }}
 "#
     )
-}
-
-fn deployment_live(emulator: &RunningEmulator, name: &str) -> bool {
-    let data = graphql(
-        emulator,
-        "query($name: String!) { deploymentByName(name: $name) { __typename ... on DagsterCloudDeployment { deploymentStatus } } }",
-        json!({ "name": name }),
-    );
-    let d = &data["deploymentByName"];
-    d["__typename"] == "DagsterCloudDeployment" && d["deploymentStatus"] == "ACTIVE"
-}
-
-fn deployment_lifecycle(terraform: Terraform) {
-    let emulator = emulator();
-    let ws = Workspace::new(terraform, Installation::DevOverrides);
-    let address = "dagsterbranch_deployment.d";
-    let config =
-        |hash: &str| format!("{}{}", provider_block(&emulator), deployment_resource("d", "feature/compat", hash));
-
-    ws.write(&config("aaa111"));
-    ws.apply();
-    let state = ws.state_attributes(address);
-    let name = state["name"].as_str().expect("name").to_string();
-    assert!(deployment_live(&emulator, &name));
-    ws.assert_empty_plan("after create");
-
-    ws.write(&config("bbb222"));
-    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "new commit");
-    ws.apply();
-    assert_eq!(ws.state_attributes(address)["name"], name.as_str(), "an update must keep the deployment");
-    ws.assert_empty_plan("after the update");
-
-    ws.ok(&["state", "rm", address]);
-    ws.ok(&["import", "-no-color", address, &format!("{REPO}:feature/compat")]);
-    assert_eq!(ws.state_attributes(address)["name"], name.as_str());
-    ws.assert_empty_plan("after import");
-
-    let id = ws.state_attributes(address)["deployment_id"].as_i64().expect("deployment_id");
-    graphql(
-        &emulator,
-        "mutation($id: Int!) { deleteDeployment(deploymentId: $id) { __typename } }",
-        json!({ "id": id }),
-    );
-    plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "deleted out of band");
-    ws.apply();
-    let recreated = ws.state_attributes(address)["name"].as_str().expect("name").to_string();
-    assert!(deployment_live(&emulator, &recreated));
-
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
-    assert!(!deployment_live(&emulator, &recreated), "destroy must delete the deployment");
-}
-
-fn registry_config(moto: &Moto, tags: &str) -> String {
-    let provider = provider_config(&format!("https://{ORG}.dagster.cloud"), Some(&moto.url()));
-    format!(
-        "{provider}\nresource \"dagsterbranch_registry\" \"r\" {{\n  name = \"dagster/compat\"\n  tags = {tags}\n}}\n"
-    )
-}
-
-/// ECR repository names in moto, read with the AWS SDK as moto's default principal (moto's state dump
-/// keeps deleted objects until they are garbage collected, so it cannot show a deletion).
-fn moto_repositories(moto: &Moto) -> Vec<String> {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    let http = aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
-    let config = runtime.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(http)
-            .region(aws_config::Region::new(MOTO_REGION))
-            .endpoint_url(moto.url())
-            .credentials_provider(aws_sdk_ecr::config::Credentials::new("testing", "testing", None, None, "compat"))
-            .load(),
-    );
-    let ecr = aws_sdk_ecr::Client::new(&config);
-    let listed = runtime.block_on(ecr.describe_repositories().send()).expect("DescribeRepositories");
-    listed.repositories().iter().filter_map(|r| r.repository_name().map(str::to_string)).collect()
-}
-
-fn registry_lifecycle(terraform: Terraform) {
-    let moto = Moto::start();
-    let mut ws = Workspace::new(terraform, Installation::DevOverrides);
-    moto.configure(&mut ws, "testing", "testing");
-    let address = "dagsterbranch_registry.r";
-
-    ws.write(&registry_config(&moto, "{ team = \"data\" }"));
-    ws.apply();
-    assert_eq!(ws.state_attributes(address)["name"], "dagster/compat");
-    assert_eq!(moto_repositories(&moto), ["dagster/compat"]);
-    ws.assert_empty_plan("after create");
-
-    ws.write(&registry_config(&moto, "{ team = \"data\", env = \"ci\" }"));
-    plan_summary(&ws, "0 to add, 1 to change, 0 to destroy", "new tag");
-    ws.apply();
-    ws.assert_empty_plan("after the update");
-
-    ws.ok(&["state", "rm", address]);
-    ws.ok(&["import", "-no-color", address, "dagster/compat"]);
-    ws.assert_empty_plan("after import");
-
-    // Out of band: everything in AWS is gone (moto's reset); Terraform must notice and repair it.
-    let reset =
-        reqwest::blocking::Client::new().post(format!("{}/moto-api/reset", moto.url())).send().expect("moto reset");
-    assert!(reset.status().is_success(), "moto reset: {}", reset.status());
-    assert!(moto_repositories(&moto).is_empty());
-    assert_eq!(ws.plan().code, 2, "a deleted registry must show as drift");
-    ws.apply();
-    assert_eq!(moto_repositories(&moto), ["dagster/compat"]);
-    ws.assert_empty_plan("after repairing the registry");
-
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
-    assert!(moto_repositories(&moto).is_empty(), "destroy must delete the repository");
 }
 
 // ---------------------------------------------------------------------------------------------------------

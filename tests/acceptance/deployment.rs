@@ -73,6 +73,93 @@ fn location_names(emulator: &RunningEmulator, deployment: &str) -> Vec<String> {
     names
 }
 
+/// Attributes an imported deployment cannot fill: none. `snapshot_base_condition` (an input Dagster+ never
+/// returns) and `timeouts` (how long this Terraform waits) cannot be read back, but the configurations
+/// imported here leave both unset, so they are compared too.
+pub const IMPORT_IGNORE: &[&str] = &[];
+
+fn list_query() -> String {
+    format!("list \"dagsterbranch_deployment\" \"all\" {{\n  provider = dagsterbranch\n  config {{\n    repo = \"{REPO}\"\n  }}\n}}\n")
+}
+
+/// Create → empty re-plan → in-place update (a new commit) → verified import every way this Terraform offers
+/// (`terraform import` by `repo:branch` and by name; an import block from 1.5, by identity from 1.12, from
+/// `terraform query` generated configuration from 1.14) → deleted out of band → destroy. Run here under
+/// the latest Terraform and 1.0, and by `compat.rs` under every build of the matrix.
+pub fn lifecycle(terraform: Terraform) {
+    let emulator = start_emulator();
+    // Deletion finishes at once, so drift and destroy do not wait on the simulated delay.
+    emulator.set_deletion_delay(std::time::Duration::ZERO);
+    let live = |name: &str| deployment(&emulator, name).is_some_and(|d| d["deploymentStatus"] == "ACTIVE");
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    let address = "dagsterbranch_deployment.x";
+    let branch = "feature/lifecycle";
+    let config = |hash: &str| {
+        format!(
+            "{}{}",
+            provider_block(&emulator),
+            deployment_block("x", branch, hash, &[("etl", &format!("ghcr.io/acme/etl:{hash}"))], "")
+        )
+    };
+    let plan_summary = |expected: &str, context: &str| {
+        let plan = ws.plan();
+        assert_eq!(plan.code, 2, "{context}: expected changes:\n{}", plan.describe());
+        assert!(plan.stdout.contains(expected), "{context}: expected `{expected}`:\n{}", plan.stdout);
+    };
+
+    ws.write(&config("aaa111"));
+    ws.apply();
+    let name = ws.state_attributes(address)["name"].as_str().expect("name").to_string();
+    assert!(live(&name), "the deployment must be ACTIVE after create");
+    ws.assert_empty_plan("after create");
+
+    ws.write(&config("bbb222"));
+    plan_summary("0 to add, 1 to change, 0 to destroy", "new commit");
+    ws.apply();
+    assert_eq!(ws.state_attributes(address)["name"], name.as_str(), "an update must keep the deployment");
+    assert_eq!(deployment(&emulator, &name).expect("deployment")["latestCommit"]["commitHash"], "bbb222");
+    ws.assert_empty_plan("after the update");
+
+    let repo_branch = format!("{REPO}:{branch}");
+    let identity = [("repo", REPO), ("branch", branch)];
+    let provider = provider_block(&emulator);
+    let query = list_query();
+    for how in [
+        ImportForm::Cli(&repo_branch),
+        ImportForm::Cli(&name),
+        ImportForm::Block(&repo_branch),
+        ImportForm::Identity(&identity),
+        ImportForm::Query { config: &provider, query: &query },
+    ] {
+        if !terraform.offers(how) {
+            continue;
+        }
+        let imported = verify_import(&ws, address, how, IMPORT_IGNORE);
+        assert_eq!(imported.attributes["name"], name.as_str(), "{how:?}");
+        ws.assert_empty_plan(&format!("after importing by {how:?}"));
+    }
+
+    let id = ws.state_attributes(address)["deployment_id"].as_i64().expect("deployment_id");
+    graphql(
+        &emulator,
+        "mutation($id: Int!) { deleteDeployment(deploymentId: $id) { __typename } }",
+        json!({ "id": id }),
+    );
+    plan_summary("1 to add, 0 to change, 0 to destroy", "deleted out of band");
+    ws.apply();
+    let recreated = ws.state_attributes(address)["name"].as_str().expect("name").to_string();
+    assert!(live(&recreated), "the re-created deployment must be ACTIVE");
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(!live(&recreated), "destroy must delete the deployment");
+    assert!(deployment(&emulator, &recreated).is_none_or(|d| d["deploymentStatus"] == "PENDING_DELETION"));
+}
+
+#[test]
+fn lifecycle_with_latest_terraform() {
+    lifecycle(Terraform::Latest);
+}
+
 #[test]
 fn three_deployments_with_two_locations_each_then_updates_and_destroy() {
     let emulator = start_emulator();
@@ -301,42 +388,51 @@ resource "dagsterbranch_deployment" "{label}" {{
         )
     };
     let address = "dagsterbranch_deployment.imported";
-    for (how, id) in [("repo:branch", format!("{REPO}:feature/cli")), ("name", name.clone())] {
+    let config = format!("{}{}", provider_block(&emulator), resource("imported"));
+    let mut imports = Vec::new();
+    let repo_branch = format!("{REPO}:feature/cli");
+    for (how, id) in [("repo:branch", &repo_branch), ("name", &name)] {
         let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
-        ws.write(&format!("{}{}", provider_block(&emulator), resource("imported")));
-        ws.ok(&["import", "-no-color", address, &id]);
-        assert_eq!(ws.state_attributes(address)["name"], name.as_str(), "import by {how}");
+        ws.write(&config);
+        let imported = import_as(&ws, address, ImportForm::Cli(id));
+        assert_eq!(imported.attributes["name"], name.as_str(), "import by {how}");
         ws.assert_empty_plan(&format!("after terraform import by {how}"));
+        imports.push((format!("terraform import by {how}"), imported.attributes, ws));
     }
 
-    for (how, block) in [
-        ("an import block", format!("import {{\n  to = {address}\n  id = \"{name}\"\n}}\n")),
-        ("identity", format!("import {{\n  to = {address}\n  identity = {{\n    repo   = \"{REPO}\"\n    branch = \"feature/cli\"\n  }}\n}}\n")),
-    ] {
+    let identity = [("repo", REPO), ("branch", "feature/cli")];
+    for (how, form) in [("an import block", ImportForm::Block(&name)), ("identity", ImportForm::Identity(&identity))] {
         let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
-        ws.write(&format!("{}{}{block}", provider_block(&emulator), resource("imported")));
-        let plan = ws.plan();
-        assert!(plan.stdout.contains("1 to import, 0 to add, 0 to change, 0 to destroy"), "import by {how}:\n{}", plan.stdout);
-        ws.apply();
+        ws.write(&config);
+        // Plans as exactly `1 to import, 0 to add, 0 to change, 0 to destroy`, then applies.
+        let imported = import_as(&ws, address, form);
         ws.assert_empty_plan(&format!("after importing by {how}"));
+        imports.push((format!("importing by {how}"), imported.attributes, ws));
     }
 
     // terraform query lists it and writes configuration that imports it.
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
     ws.write(&provider_block(&emulator));
-    std::fs::write(
-        ws.config_dir().join("deployments.tfquery.hcl"),
-        format!("list \"dagsterbranch_deployment\" \"all\" {{\n  provider = dagsterbranch\n  config {{\n    repo = \"{REPO}\"\n  }}\n}}\n"),
-    )
-    .expect("write query");
-    let query = ws.ok(&["query", "-no-color", "-generate-config-out=generated.tf"]);
-    assert!(query.stdout.contains("feature/cli"), "{}", query.stdout);
+    let query = list_query();
+    let imported = import_as(&ws, address, ImportForm::Query { config: "", query: &query });
+    assert!(imported.output.contains("feature/cli"), "{}", imported.output);
     let generated = std::fs::read_to_string(ws.config_dir().join("generated.tf")).expect("generated config");
     assert!(generated.contains("dagsterbranch_deployment"), "{generated}");
-    let plan = ws.plan();
-    assert!(plan.stdout.contains("1 to import, 0 to add, 0 to change, 0 to destroy"), "{}\n{generated}", plan.stdout);
-    ws.apply();
     ws.assert_empty_plan("after importing from generated configuration");
+    imports.push(("generated configuration".to_string(), imported.attributes, ws));
+
+    // Every import of the CLI-made deployment read what Terraform writes for the same configuration: an
+    // update there and back (a new commit message, then the CLI's again) makes a state that apply wrote.
+    let ws = &imports[0].2;
+    ws.write(&config.replace("message   = \"From the CLI\"", "message   = \"From Terraform\""));
+    ws.apply();
+    ws.write(&config);
+    ws.apply();
+    ws.assert_empty_plan("after the update there and back");
+    let applied = ws.state_attributes(address);
+    for (how, attributes, _) in &imports {
+        assert_same_attributes(&applied, attributes, IMPORT_IGNORE, &format!("the CLI-made deployment after {how}"));
+    }
 }
 
 #[test]
@@ -366,23 +462,11 @@ output "closed" {{
     assert_eq!(branches, json!(["feature/closed"]));
 }
 
+/// Create, update, verified `terraform import` by `repo:branch` and by name, drift and destroy with
+/// Terraform 1.0 (the oldest client with protocol 6).
 #[test]
 fn works_with_terraform_1_0() {
-    let emulator = start_emulator();
-    let ws = Workspace::new(Terraform::V1_0, Installation::DevOverrides);
-    ws.write(&format!(
-        "{}{}",
-        provider_block(&emulator),
-        deployment_block("x", "feature/old", "abc", &[("etl", "ghcr.io/acme/etl:1")], "")
-    ));
-    ws.apply();
-    ws.assert_empty_plan("after create with Terraform 1.0");
-    let name = ws.state_attributes("dagsterbranch_deployment.x")["name"].as_str().unwrap().to_string();
-    ws.ok(&["state", "rm", "dagsterbranch_deployment.x"]);
-    ws.ok(&["import", "-no-color", "dagsterbranch_deployment.x", &format!("{REPO}:feature/old")]);
-    ws.assert_empty_plan("after import with Terraform 1.0");
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
-    assert!(deployment(&emulator, &name).is_none_or(|d| d["deploymentStatus"] == "PENDING_DELETION"));
+    lifecycle(Terraform::V1_0);
 }
 
 #[test]
@@ -463,6 +547,10 @@ fn an_existing_branch_declared_without_import_is_refused_before_any_write() {
     assert_eq!(ws.state_attributes("dagsterbranch_deployment.x")["name"], name.as_str());
     assert_eq!(deployment(&emulator, &name).expect("deployment")["latestCommit"]["commitHash"], "d2d2d2");
     ws.assert_empty_plan("after importing and applying");
+    // Imported again now that Terraform wrote it: the import reads back what that apply wrote.
+    let id = format!("{REPO}:feature/ci-made");
+    verify_import(&ws, "dagsterbranch_deployment.x", ImportForm::Cli(&id), IMPORT_IGNORE);
+    ws.assert_empty_plan("after importing the deployment Terraform updated");
 }
 
 /// A location that failed to load keeps the resource out of date: the next apply deploys it again (and

@@ -220,6 +220,79 @@ fn key_works(moto: &Moto, state: &Value) -> String {
     identity.arn().expect("caller ARN").to_string()
 }
 
+/// Attributes an imported registry cannot fill, whatever the configuration:
+pub const IMPORT_IGNORE: &[&str] = &[
+    // AWS returns a secret access key only in the response that creates the key; an import cannot read it
+    // (documented: empty after import until `key_rotation` mints a key).
+    "secret_access_key",
+    // Holds `AWS_SECRET_ACCESS_KEY`, so it is empty after import for the same reason.
+    "ci_secrets",
+    // A plan-only trigger (any value; a change mints a new key): it is never sent to AWS, so nothing holds it.
+    "key_rotation",
+];
+
+impl Aws {
+    /// Every ECR repository name (`DescribeRepositories`, which shows a deletion at once).
+    fn repository_names(&self) -> Vec<String> {
+        let listed = self.run(self.ecr.describe_repositories().send()).expect("DescribeRepositories");
+        listed.repositories().iter().filter_map(|r| r.repository_name().map(str::to_string)).collect()
+    }
+}
+
+/// Create → empty re-plan → in-place update (a new tag) → verified import by repository name (`terraform
+/// import`, and an import block from Terraform 1.5 on) → everything deleted in AWS out of band and repaired →
+/// destroy. Run here under the latest Terraform, and by `compat.rs` under every build of the matrix.
+pub fn lifecycle(terraform: Terraform) {
+    let moto = Moto::start();
+    let aws = Aws::root(&moto);
+    let mut ws = Workspace::new(terraform, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    let name = "dagster/lifecycle";
+    let config = |tags: &str| registry_config(&moto.url(), &format!("  name = \"{name}\"\n  tags = {tags}\n"));
+    let plan_summary = |expected: &str, context: &str| {
+        let plan = ws.plan();
+        assert_eq!(plan.code, 2, "{context}: expected changes:\n{}", plan.describe());
+        assert!(plan.stdout.contains(expected), "{context}: expected `{expected}`:\n{}", plan.stdout);
+    };
+
+    ws.write(&config("{ team = \"data\" }"));
+    ws.apply();
+    assert_eq!(ws.state_attributes(ADDRESS)["name"], name);
+    assert_eq!(aws.repository_names(), [name]);
+    ws.assert_empty_plan("after create");
+
+    ws.write(&config("{ team = \"data\", env = \"ci\" }"));
+    plan_summary("0 to add, 1 to change, 0 to destroy", "new tag");
+    ws.apply();
+    ws.assert_empty_plan("after the update");
+
+    let imported = verify_import(&ws, ADDRESS, ImportForm::Cli(name), IMPORT_IGNORE);
+    assert!(imported.attributes["secret_access_key"].is_null(), "{}", imported.attributes);
+    ws.assert_empty_plan("after terraform import");
+    if terraform.offers(ImportForm::Block(name)) {
+        verify_import(&ws, ADDRESS, ImportForm::Block(name), IMPORT_IGNORE);
+        ws.assert_empty_plan("after an import block");
+    }
+
+    // Out of band: everything in AWS is gone (moto's reset); Terraform must notice and repair it.
+    let reset =
+        reqwest::blocking::Client::new().post(format!("{}/moto-api/reset", moto.url())).send().expect("moto reset");
+    assert!(reset.status().is_success(), "moto reset: {}", reset.status());
+    assert!(aws.repository_names().is_empty());
+    assert_eq!(ws.plan().code, 2, "a deleted registry must show as drift");
+    ws.apply();
+    assert_eq!(aws.repository_names(), [name]);
+    ws.assert_empty_plan("after repairing the registry");
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(aws.repository_names().is_empty(), "destroy must delete the repository");
+}
+
+#[test]
+fn lifecycle_with_latest_terraform() {
+    lifecycle(Terraform::Latest);
+}
+
 #[test]
 fn create_drift_rotation_import_destroy() {
     let moto = Moto::start();
@@ -325,9 +398,7 @@ fn create_drift_rotation_import_destroy() {
 
     // Import by name: an empty plan; the secret cannot be read back until key_rotation mints a key.
     ws.write(&config(&full_body(None, true)));
-    ws.ok(&["state", "rm", ADDRESS]);
-    ws.ok(&["import", "-no-color", ADDRESS, "dagster/branch-app"]);
-    let imported = ws.state_attributes(ADDRESS);
+    let imported = verify_import(&ws, ADDRESS, ImportForm::Cli("dagster/branch-app"), IMPORT_IGNORE).attributes;
     assert_eq!(imported["access_key_id"], state["access_key_id"]);
     assert!(imported["secret_access_key"].is_null(), "{imported}");
     assert!(imported["ci_secrets"].is_null());
@@ -529,6 +600,16 @@ fn failed_create_is_recorded_and_repaired_with_terraform_1_0() {
     let state = assert_consistent(&ws, &aws, "after repairing a failed create");
     assert_eq!(state["user_name"], "ci-pusher");
     key_works(&moto, &state);
+
+    // The user's name is not the derived one, so the import id names it after the repository.
+    // `wait_for_credentials` only steers the provider, so an import takes its default (true) and the next
+    // apply sets it back to this configuration's `false` without a call to AWS.
+    let ignore = [IMPORT_IGNORE, &["wait_for_credentials"]].concat();
+    verify_import(&ws, ADDRESS, ImportForm::Cli("dagster/half:ci-pusher"), &ignore);
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{}", plan.stdout);
+    ws.apply();
+    ws.assert_empty_plan("after importing by `repository:user`");
 
     ws.ok(&["destroy", "-auto-approve", "-no-color"]);
     assert!(aws.repository("dagster/half").is_none());

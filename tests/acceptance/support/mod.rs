@@ -11,10 +11,12 @@ use serde_json::{json, Value};
 
 mod diagnostics;
 mod fault_proxy;
+mod import;
 mod moto;
 
 pub use diagnostics::*;
 pub use fault_proxy::*;
+pub use import::*;
 pub use moto::*;
 
 pub const ORG: &str = "test-org";
