@@ -10,6 +10,9 @@ pub use document::{operations, validate_document, OperationHeader};
 pub use schema::{Field, InputValue, Kind, Schema, TypeDef, REAL_SDL};
 pub use surface::surface_problems;
 
+/// The kind of an operation, as [`operations`] reports it.
+pub use async_graphql_parser::types::OperationType;
+
 /// One thing that does not match the real schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
