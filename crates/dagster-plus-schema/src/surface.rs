@@ -4,15 +4,17 @@
 use crate::schema::{Schema, TypeDef, BUILT_IN_SCALARS};
 use crate::Problem;
 
-/// Every way the types of `served_sdl` differ from the real schema's. `allowlist` names served types the real
-/// schema as recorded cannot judge, each with the reason; an entry that is not needed is a problem too, so the
-/// list stays as short as it can be.
+/// Every way the types of `served_sdl` differ from the real schema's. `allowlist` names what is served but
+/// absent from the real schema as recorded and is there for a reason the record cannot judge, each with that
+/// reason: a type (`Name`), a field (`Type.field`) or an argument (`Type.field(argument)`). An entry that
+/// excuses nothing is a problem too, so the list stays as short as it can be.
 pub fn surface_problems(real: &Schema, served_sdl: &str, allowlist: &[(&str, &str)]) -> Vec<Problem> {
     let served = match Schema::parse(served_sdl) {
         Ok(served) => served,
         Err(e) => return vec![Problem::new("served schema", "", format!("does not parse: {e}"))],
     };
-    let mut problems = Vec::new();
+    // Each problem with whether it is an absence, the only kind an allowlist entry excuses.
+    let mut found: Vec<(Problem, bool)> = Vec::new();
     for (root, served_root, real_root) in [
         ("query", Some(&served.query), Some(&real.query)),
         ("mutation", served.mutation.as_ref(), real.mutation.as_ref()),
@@ -23,82 +25,90 @@ pub fn surface_problems(real: &Schema, served_sdl: &str, allowlist: &[(&str, &st
                 served_root.map_or("", |r| r),
                 real_root.map_or("none", |r| r)
             );
-            problems.push(Problem::new("served schema", "", message));
+            found.push((Problem::new("served schema", "", message), false));
         }
     }
     for (name, def) in &served.types {
         if name.starts_with("__") || BUILT_IN_SCALARS.contains(&name.as_str()) {
             continue;
         }
-        let allowed = allowlist.iter().any(|(allowed, _)| allowed == name);
         match real.types.get(name) {
-            None if allowed => {}
-            None => problems.push(Problem::new(name, "", "the real schema (as recorded) has no such type".to_string())),
-            Some(_) if allowed => problems.push(Problem::new(
-                name,
-                "",
-                "is allowlisted as unknown, but the real schema has it: remove it from the allowlist".to_string(),
-            )),
-            Some(real_def) => compare(name, def, real_def, &mut problems),
+            None => found.push((Problem::new(name, "", "the real schema (as recorded) has no such type".into()), true)),
+            Some(real_def) => compare(name, def, real_def, &mut found),
         }
     }
-    for (name, _) in allowlist.iter().filter(|(name, _)| !served.types.contains_key(*name)) {
-        problems.push(Problem::new(
-            name,
-            "",
-            "is allowlisted, but not served: remove it from the allowlist".to_string(),
-        ));
+    let mut used = vec![false; allowlist.len()];
+    let mut problems = Vec::new();
+    for (problem, absent) in found {
+        let subject = match problem.path.is_empty() {
+            true => problem.context.clone(),
+            false => format!("{}.{}", problem.context, problem.path),
+        };
+        match allowlist.iter().position(|(entry, _)| absent && *entry == subject) {
+            Some(index) => used[index] = true,
+            None => problems.push(problem),
+        }
+    }
+    for ((entry, _), _) in allowlist.iter().zip(used).filter(|(_, used)| !used) {
+        problems.push(Problem::new(entry, "", "is allowlisted, but nothing served needs it: remove it".to_string()));
     }
     problems
 }
 
-fn compare(name: &str, served: &TypeDef, real: &TypeDef, problems: &mut Vec<Problem>) {
-    let mut problem = |path: String, message: String| problems.push(Problem::new(name, &path, message));
+fn compare(name: &str, served: &TypeDef, real: &TypeDef, found: &mut Vec<(Problem, bool)>) {
+    // `absent`: the real type lacks what is served (rather than having it in another shape).
+    let mut problem =
+        |path: String, absent: bool, message: String| found.push((Problem::new(name, &path, message), absent));
     if served.kind != real.kind {
-        return problem(String::new(), format!("is of kind {}, the real one {}", served.kind, real.kind));
+        return problem(String::new(), false, format!("is of kind {}, the real one {}", served.kind, real.kind));
     }
     if real.stub {
         // Only the kind is recorded; there is nothing more to compare.
         return;
     }
     for interface in served.interfaces.iter().filter(|i| !real.interfaces.contains(i)) {
-        problem(String::new(), format!("implements `{interface}`, the real one does not"));
+        problem(String::new(), false, format!("implements `{interface}`, the real one does not"));
     }
     for member in served.members.iter().filter(|m| !real.members.contains(m)) {
         problem(
             String::new(),
+            false,
             format!("has member `{member}`, the real union does not ({})", real.members.join(" | ")),
         );
     }
     for value in served.values.iter().filter(|v| !real.values.contains(v)) {
-        problem(String::new(), format!("has value `{value}`, the real enum does not ({})", real.values.join(", ")));
+        problem(
+            String::new(),
+            false,
+            format!("has value `{value}`, the real enum does not ({})", real.values.join(", ")),
+        );
     }
     for (field, input) in &served.input_fields {
         match real.input_fields.get(field) {
-            None => problem(field.clone(), "the real input has no such field".to_string()),
+            None => problem(field.clone(), true, "the real input has no such field".to_string()),
             Some(real_input) if real_input.ty != input.ty => {
-                problem(field.clone(), format!("is `{}`, the real one `{}`", input.ty, real_input.ty))
+                problem(field.clone(), false, format!("is `{}`, the real one `{}`", input.ty, real_input.ty))
             }
             Some(_) => {}
         }
     }
     for (field, definition) in &served.fields {
         let Some(real_field) = real.fields.get(field) else {
-            problem(field.clone(), format!("the real `{name}` has no such field"));
+            problem(field.clone(), true, format!("the real `{name}` has no such field"));
             continue;
         };
         if real_field.ty != definition.ty {
-            problem(field.clone(), format!("is `{}`, the real one `{}`", definition.ty, real_field.ty));
+            problem(field.clone(), false, format!("is `{}`, the real one `{}`", definition.ty, real_field.ty));
         }
         for (argument, input) in &definition.args {
             let path = format!("{field}({argument})");
             match real_field.args.get(argument) {
                 None if input.is_required() => {
-                    problem(path, "is required, but the real field has no such argument".to_string())
+                    problem(path, true, "is required, but the real field has no such argument".to_string())
                 }
-                None => problem(path, "the real field has no such argument".to_string()),
+                None => problem(path, true, "the real field has no such argument".to_string()),
                 Some(real_input) if real_input.ty != input.ty => {
-                    problem(path, format!("is `{}`, the real one `{}`", input.ty, real_input.ty))
+                    problem(path, false, format!("is `{}`, the real one `{}`", input.ty, real_input.ty))
                 }
                 Some(_) => {}
             }
@@ -173,8 +183,22 @@ type Filter { name: String }";
             Vec::<String>::new()
         );
         let stale = problems(served, &[("Extra", "why"), ("Item", "why"), ("Gone", "why")]);
-        assert_eq!(stale.len(), 2, "{stale:#?}");
-        assert!(stale[0].starts_with("Item: is allowlisted as unknown, but the real schema has it"), "{stale:#?}");
-        assert!(stale[1].starts_with("Gone: is allowlisted, but not served"), "{stale:#?}");
+        assert_eq!(
+            stale,
+            [
+                "Item: is allowlisted, but nothing served needs it: remove it",
+                "Gone: is allowlisted, but nothing served needs it: remove it"
+            ]
+        );
+        // Fields and arguments, by `Type.field` and `Type.field(argument)`; only their absence is excused.
+        let served = "schema { query: Q } type Q { item(id: String!, since: Float): ItemOrError! extra: Int }";
+        let allowlist = [("Q.extra", "why"), ("Q.item(since)", "why"), ("Q.item(id)", "why")];
+        assert_eq!(
+            problems(served, &allowlist),
+            [
+                "Q: item(id): is `String!`, the real one `Int!`",
+                "Q.item(id): is allowlisted, but nothing served needs it: remove it"
+            ]
+        );
     }
 }
