@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Client, Error};
+use super::{operations, Client, Error};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -54,14 +54,11 @@ impl Agent {
 
 impl Client {
     pub async fn agents(&self) -> Result<Vec<Agent>, Error> {
-        const DOCUMENT: &str = "query Agents {
-  agents { id agentLabel status lastHeartbeatTime errors { error { message } } metadata { key value } }
-}";
         #[derive(Deserialize)]
         struct Data {
             agents: Vec<Agent>,
         }
-        let data: Data = self.execute("Agents", DOCUMENT, json!({})).await?;
+        let data: Data = self.execute(&operations::AGENTS, json!({})).await?;
         Ok(data.agents)
     }
 }

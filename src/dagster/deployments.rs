@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::locations::{LoadStatus, Workspace};
+use super::operations;
 use super::{Client, Error, ErrorMember};
 
 /// A branch deployment with its code locations, as one read of the resource needs it.
@@ -79,15 +80,6 @@ impl Deployment {
     }
 }
 
-const DEPLOYMENT_FIELDS: &str = "fragment DeploymentFields on DagsterCloudDeployment {
-  deploymentId deploymentName deploymentType deploymentStatus
-  parentDeployment { deploymentName }
-  branchDeploymentGitMetadata { repoName branchName branchUrl pullRequestUrl pullRequestStatus pullRequestNumber }
-  latestCommit { commitHash timestamp commitMessage commitUrl authorName authorEmail authorAvatarUrl }
-}";
-
-const ERROR_FIELDS: &str = "... on UnauthorizedError { message } ... on PythonError { message }";
-
 #[derive(Deserialize)]
 #[serde(tag = "__typename")]
 enum DeploymentResult {
@@ -99,13 +91,12 @@ enum DeploymentResult {
 impl Client {
     /// The organization's full (non-branch) deployments.
     pub async fn full_deployments(&self) -> Result<Vec<FullDeployment>, Error> {
-        const DOCUMENT: &str = "query FullDeployments { fullDeployments { deploymentId deploymentName } }";
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
             full_deployments: Vec<FullDeployment>,
         }
-        let data: Data = self.execute("FullDeployments", DOCUMENT, json!({})).await?;
+        let data: Data = self.execute(&operations::FULL_DEPLOYMENTS, json!({})).await?;
         Ok(data.full_deployments)
     }
 
@@ -117,17 +108,6 @@ impl Client {
         base_deployment: Option<&str>,
         snapshot_base_condition: Option<&str>,
     ) -> Result<Deployment, Error> {
-        let document = format!(
-            "mutation CreateOrUpdateBranchDeployment($branchData: CreateOrUpdateBranchDeploymentInput!, $commit: DeploymentCommitInput!,
-    $baseDeploymentName: String, $snapshotBaseCondition: SnapshotBaseDeploymentCondition) {{
-  createOrUpdateBranchDeployment(branchData: $branchData, commit: $commit, baseDeploymentName: $baseDeploymentName,
-      snapshotBaseCondition: $snapshotBaseCondition) {{
-    __typename ...DeploymentFields ... on DeploymentNotFoundError {{ message }} ... on DuplicateDeploymentError {{ message }}
-    ... on DeploymentLimitError {{ message }} {ERROR_FIELDS}
-  }}
-}}
-{DEPLOYMENT_FIELDS}"
-        );
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
@@ -139,7 +119,7 @@ impl Client {
             "baseDeploymentName": base_deployment,
             "snapshotBaseCondition": snapshot_base_condition,
         });
-        let data: Data = self.execute("CreateOrUpdateBranchDeployment", &document, variables).await?;
+        let data: Data = self.execute(&operations::CREATE_OR_UPDATE_BRANCH_DEPLOYMENT, variables).await?;
         match data.create_or_update_branch_deployment {
             DeploymentResult::DagsterCloudDeployment(d) => Ok(*d),
             DeploymentResult::Error(e) => Err(e.into()),
@@ -148,18 +128,12 @@ impl Client {
 
     /// A deployment by name; `None` when it does not exist.
     pub async fn deployment_by_name(&self, name: &str) -> Result<Option<Deployment>, Error> {
-        let document = format!(
-            "query DeploymentByName($name: String!) {{
-  deploymentByName(name: $name) {{ __typename ...DeploymentFields ... on DeploymentNotFoundError {{ message }} {ERROR_FIELDS} }}
-}}
-{DEPLOYMENT_FIELDS}"
-        );
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
             deployment_by_name: DeploymentResult,
         }
-        let data: Data = self.execute("DeploymentByName", &document, json!({ "name": name })).await?;
+        let data: Data = self.execute(&operations::DEPLOYMENT_BY_NAME, json!({ "name": name })).await?;
         match data.deployment_by_name {
             DeploymentResult::DagsterCloudDeployment(d) => Ok(Some(*d)),
             DeploymentResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(None),
@@ -194,14 +168,6 @@ impl Client {
     }
 
     async fn branch_deployment_index(&self) -> Result<BranchDeploymentIndex, Error> {
-        let document = format!(
-            "query BranchDeploymentIndex {{
-  branchDeployments(limit: 100000) {{
-    nodes {{ ...DeploymentFields workspaceEntries {{ locationName serializedDeploymentMetadata hasLoadError }} }}
-  }}
-}}
-{DEPLOYMENT_FIELDS}"
-        );
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Entry {
@@ -225,7 +191,7 @@ impl Client {
         struct Data {
             branch_deployments: Nodes,
         }
-        let data: Data = self.execute("BranchDeploymentIndex", &document, json!({})).await?;
+        let data: Data = self.execute(&operations::BRANCH_DEPLOYMENT_INDEX, json!({})).await?;
         let mut index = HashMap::new();
         for node in data.branch_deployments.nodes {
             let mut workspace = Workspace::default();
@@ -245,16 +211,13 @@ impl Client {
 
     /// The generated name of the branch deployment of (repository, branch); `None` when there is none.
     pub async fn branch_deployment_name(&self, repo: &str, branch: &str) -> Result<Option<String>, Error> {
-        const DOCUMENT: &str = "query BranchDeploymentName($repoName: String!, $branchName: String!) {
-  getBranchDeploymentName(repoName: $repoName, branchName: $branchName)
-}";
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
             get_branch_deployment_name: Option<String>,
         }
         let variables = json!({ "repoName": repo, "branchName": branch });
-        match self.execute::<Data>("BranchDeploymentName", DOCUMENT, variables).await {
+        match self.execute::<Data>(&operations::BRANCH_DEPLOYMENT_NAME, variables).await {
             Ok(data) => Ok(data.get_branch_deployment_name.filter(|n| !n.is_empty())),
             // The field is non-null, so a server without such a deployment answers with an error.
             Err(Error::GraphQl { .. }) => Ok(None),
@@ -275,12 +238,6 @@ impl Client {
         limit: i64,
         pull_request_status: Option<&str>,
     ) -> Result<Vec<Deployment>, Error> {
-        let document = format!(
-            "query BranchDeployments($limit: Int!, $pullRequestStatus: PullRequestStatus) {{
-  branchDeployments(limit: $limit, pullRequestStatus: $pullRequestStatus) {{ nodes {{ ...DeploymentFields }} }}
-}}
-{DEPLOYMENT_FIELDS}"
-        );
         #[derive(Deserialize)]
         struct Nodes {
             nodes: Vec<Deployment>,
@@ -291,7 +248,7 @@ impl Client {
             branch_deployments: Nodes,
         }
         let variables = json!({ "limit": limit, "pullRequestStatus": pull_request_status });
-        let data: Data = self.execute("BranchDeployments", &document, variables).await?;
+        let data: Data = self.execute(&operations::BRANCH_DEPLOYMENTS, variables).await?;
         Ok(data.branch_deployments.nodes)
     }
 
@@ -309,14 +266,6 @@ impl Client {
                 ),
             });
         }
-        let document = format!(
-            "mutation DeleteDeployment($deploymentId: Int!) {{
-  deleteDeployment(deploymentId: $deploymentId) {{
-    __typename ... on DagsterCloudDeployment {{ deploymentId }} ... on DeploymentNotFoundError {{ message }}
-    ... on DeleteFinalDeploymentError {{ message }} {ERROR_FIELDS}
-  }}
-}}"
-        );
         #[derive(Deserialize)]
         #[serde(tag = "__typename")]
         enum DeleteResult {
@@ -330,7 +279,7 @@ impl Client {
             delete_deployment: DeleteResult,
         }
         let variables = json!({ "deploymentId": deployment.deployment_id });
-        let data: Data = self.execute("DeleteDeployment", &document, variables).await?;
+        let data: Data = self.execute(&operations::DELETE_DEPLOYMENT, variables).await?;
         match data.delete_deployment {
             DeleteResult::DagsterCloudDeployment {}
             | DeleteResult::Error(ErrorMember::DeploymentNotFoundError { .. }) => Ok(()),

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Client, Error, ErrorMember, Scope};
+use super::{operations, Client, Error, ErrorMember, Scope};
 
 /// A location as deployed: the dagster-serdes `CodeDeploymentMetadata` fields the provider manages.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -89,15 +89,6 @@ impl Client {
     }
 
     pub async fn add_or_update_location(&self, deployment: &str, document: &serde_json::Value) -> Result<(), Error> {
-        const DOCUMENT: &str = "mutation AddOrUpdateLocation($document: GenericScalar!) {
-  addOrUpdateLocationFromDocument(document: $document) {
-    __typename
-    ... on WorkspaceEntry { locationName }
-    ... on InvalidLocationError { message errors }
-    ... on UnauthorizedError { message }
-    ... on PythonError { message }
-  }
-}";
         #[derive(Deserialize)]
         #[serde(tag = "__typename")]
         enum Result_ {
@@ -111,7 +102,11 @@ impl Client {
             add_or_update_location_from_document: Result_,
         }
         let data: Data = self
-            .execute_in(Scope::Deployment(deployment), "AddOrUpdateLocation", DOCUMENT, json!({ "document": document }))
+            .execute_in(
+                Scope::Deployment(deployment),
+                &operations::ADD_OR_UPDATE_LOCATION,
+                json!({ "document": document }),
+            )
             .await?;
         match data.add_or_update_location_from_document {
             Result_::WorkspaceEntry {} => Ok(()),
@@ -120,11 +115,6 @@ impl Client {
     }
 
     pub async fn delete_location(&self, deployment: &str, name: &str) -> Result<(), Error> {
-        const DOCUMENT: &str = "mutation DeleteLocation($locationName: String!) {
-  deleteLocation(locationName: $locationName) {
-    __typename ... on UnauthorizedError { message } ... on PythonError { message }
-  }
-}";
         #[derive(Deserialize)]
         #[serde(tag = "__typename")]
         enum Result_ {
@@ -138,7 +128,7 @@ impl Client {
             delete_location: Result_,
         }
         let data: Data = self
-            .execute_in(Scope::Deployment(deployment), "DeleteLocation", DOCUMENT, json!({ "locationName": name }))
+            .execute_in(Scope::Deployment(deployment), &operations::DELETE_LOCATION, json!({ "locationName": name }))
             .await?;
         match data.delete_location {
             Result_::DeleteLocationSuccess {} => Ok(()),
@@ -148,16 +138,6 @@ impl Client {
 
     /// The deployed locations and their load status, in one request.
     pub async fn workspace(&self, deployment: &str) -> Result<Workspace, Error> {
-        const DOCUMENT: &str = "query Workspace {
-  workspace { workspaceEntries { locationName serializedDeploymentMetadata } }
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries { name loadStatus locationOrLoadError { __typename ... on PythonError { message } } }
-    }
-    ... on PythonError { message }
-  }
-}";
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Entry {
@@ -199,7 +179,7 @@ impl Client {
             workspace: Entries,
             workspace_or_error: WorkspaceOrError,
         }
-        let data: Data = self.execute_in(Scope::Deployment(deployment), "Workspace", DOCUMENT, json!({})).await?;
+        let data: Data = self.execute_in(Scope::Deployment(deployment), &operations::WORKSPACE, json!({})).await?;
         let locations = data
             .workspace
             .workspace_entries

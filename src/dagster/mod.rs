@@ -1,13 +1,15 @@
 //! A typed client for the Dagster+ GraphQL API, sending what the real clients send: `POST …/graphql` with
 //! `{"query", "variables"}` and the `Dagster-Cloud-Api-Token` header; organization-level calls at the root
 //! path, deployment-level calls under `/{deployment}/graphql` with the `Dagster-Cloud-Deployment` header.
-//! One module per API area holds its documents next to the types they return.
+//! One module per API area holds the types its operations return; the operations themselves are declared in
+//! `operations`, their documents in `graphql/`.
 
 pub mod agents;
 mod cache;
 mod connect;
 pub mod deployments;
 pub mod locations;
+pub mod operations;
 mod retry;
 pub mod tokens;
 
@@ -17,6 +19,7 @@ use tfplugin::Context;
 use tracing::{debug, warn};
 
 use crate::secret::Secret;
+use operations::Operation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -55,10 +58,6 @@ pub enum Error {
     #[error("interrupted by Terraform while waiting to retry `{operation}`")]
     Interrupted { operation: String },
 }
-
-/// Mutations that create something new on every call; a lost response must not make them run twice.
-/// Everything else the provider sends is a query, an upsert or a delete, which are safe to repeat.
-const NOT_REPEATABLE: &[&str] = &["CreateAgentToken"];
 
 /// How one attempt ended.
 enum Attempt<T> {
@@ -205,7 +204,6 @@ impl Client {
 
     /// The organization the API token belongs to, from the deployment it resolves to at the root path.
     async fn organization_name(&self) -> Result<String, Error> {
-        const DOCUMENT: &str = "query OrganizationName { currentDeployment { organizationName } }";
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Current {
@@ -218,7 +216,7 @@ impl Client {
         }
         // Sent directly: `execute_in` checks access before mutations, which would make this recursive.
         let data: Data =
-            self.send_with_retries(Scope::Organization, "OrganizationName", DOCUMENT, serde_json::json!({})).await?;
+            self.send_with_retries(Scope::Organization, &operations::ORGANIZATION_NAME, serde_json::json!({})).await?;
         Ok(data.current_deployment.organization_name)
     }
 
@@ -226,33 +224,31 @@ impl Client {
         &self.base_url
     }
 
-    /// Sends one organization-level GraphQL document and decodes its `data`.
+    /// Sends one organization-level operation and decodes its `data`.
     pub async fn execute<T: DeserializeOwned>(
         &self,
-        operation: &str,
-        document: &str,
+        operation: &Operation,
         variables: serde_json::Value,
     ) -> Result<T, Error> {
-        self.execute_in(Scope::Organization, operation, document, variables).await
+        self.execute_in(Scope::Organization, operation, variables).await
     }
 
-    /// Sends one GraphQL document to the given scope and decodes its `data`, retrying what was not processed
-    /// and, for repeatable operations, what was lost on the way back.
+    /// Sends one operation to the given scope and decodes its `data`, retrying what was not processed and,
+    /// for repeatable operations, what was lost on the way back.
     pub async fn execute_in<T: DeserializeOwned>(
         &self,
         scope: Scope<'_>,
-        operation: &str,
-        document: &str,
+        operation: &Operation,
         variables: serde_json::Value,
     ) -> Result<T, Error> {
-        if !document.trim_start().starts_with("mutation") {
-            return self.send_with_retries(scope, operation, document, variables).await;
+        if !operation.is_mutation() {
+            return self.send_with_retries(scope, operation, variables).await;
         }
         self.verify_access().await?;
         // Whatever a mutation changes, cached reads must not hide it: snapshots taken before it and those
         // taken while it was in flight (which may or may not see it) are both invalidated.
         self.generations.mutated();
-        let result = self.send_with_retries(scope, operation, document, variables).await;
+        let result = self.send_with_retries(scope, operation, variables).await;
         self.generations.mutated();
         result
     }
@@ -260,18 +256,18 @@ impl Client {
     async fn send_with_retries<T: DeserializeOwned>(
         &self,
         scope: Scope<'_>,
-        operation: &str,
-        document: &str,
+        operation: &Operation,
         variables: serde_json::Value,
     ) -> Result<T, Error> {
-        let repeatable = !NOT_REPEATABLE.contains(&operation);
+        let repeatable = operation.is_repeatable();
+        let name = operation.name;
         let mut attempt = 1;
         loop {
-            let (error, wait) = match self.attempt(scope, operation, document, &variables).await {
+            let (error, wait) = match self.attempt(scope, operation, &variables).await {
                 Attempt::Done(result) => return result,
                 Attempt::Retry { error, wait } => (error, wait),
                 Attempt::Lost { url, source } if !repeatable => {
-                    return Err(Error::Ambiguous { url, operation: operation.to_string(), source })
+                    return Err(Error::Ambiguous { url, operation: name.to_string(), source })
                 }
                 Attempt::Lost { url, source } => (Error::Transport { url, source }, None),
             };
@@ -279,9 +275,9 @@ impl Client {
                 return Err(error);
             }
             let wait = wait.unwrap_or_else(|| retry::backoff(attempt));
-            warn!(operation, attempt, wait_ms = wait.as_millis() as u64, error = %error, "Dagster+ request failed; retrying");
+            warn!(operation = name, attempt, wait_ms = wait.as_millis() as u64, error = %error, "Dagster+ request failed; retrying");
             if self.stop.sleep(wait).await.is_err() {
-                return Err(Error::Interrupted { operation: operation.to_string() });
+                return Err(Error::Interrupted { operation: name.to_string() });
             }
             attempt += 1;
         }
@@ -290,10 +286,10 @@ impl Client {
     async fn attempt<T: DeserializeOwned>(
         &self,
         scope: Scope<'_>,
-        operation: &str,
-        document: &str,
+        operation: &Operation,
         variables: &serde_json::Value,
     ) -> Attempt<T> {
+        let (document, operation) = (operation.document, operation.name);
         let url = match scope {
             Scope::Organization => format!("{}/graphql", self.base_url),
             Scope::Deployment(name) => format!("{}/{name}/graphql", self.base_url),

@@ -5,19 +5,9 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use super::deployments::FullDeployment;
+use super::operations::{self, Operation};
 use super::{Client, Error, ErrorMember};
 use crate::secret::Secret;
-
-const TOKEN_FIELDS: &str = "fragment AgentTokenFields on DagsterCloudAgentToken {
-  id description token revoked createTimestamp
-  permissions {
-    organizationPermissionGrant { id }
-    allBranchDeploymentsPermissionGrant { id }
-    deploymentPermissionGrants { id deploymentId }
-  }
-}";
-
-const ERROR_FIELDS: &str = "... on UnauthorizedError { message } ... on PythonError { message }";
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -141,18 +131,12 @@ impl Client {
     }
 
     async fn create_agent_token_once(&self, description: &str) -> Result<AgentToken, Error> {
-        let document = format!(
-            "mutation CreateAgentToken($description: String) {{
-  createAgentToken(description: $description) {{ __typename ...AgentTokenFields {ERROR_FIELDS} }}
-}}
-{TOKEN_FIELDS}"
-        );
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
             create_agent_token: TokenResult,
         }
-        let data: Data = self.execute("CreateAgentToken", &document, json!({ "description": description })).await?;
+        let data: Data = self.execute(&operations::CREATE_AGENT_TOKEN, json!({ "description": description })).await?;
         data.create_agent_token.into_result()
     }
 
@@ -166,20 +150,13 @@ impl Client {
     }
 
     async fn fetch_agent_token_inventory(&self) -> Result<TokenInventory, Error> {
-        let document = format!(
-            "query AgentTokenInventory {{
-  agentTokensOrError {{ __typename ... on DagsterCloudAgentTokens {{ tokens {{ ...AgentTokenFields }} }} {ERROR_FIELDS} }}
-  fullDeployments {{ deploymentId deploymentName }}
-}}
-{TOKEN_FIELDS}"
-        );
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
             agent_tokens_or_error: TokenListResult,
             full_deployments: Vec<FullDeployment>,
         }
-        let data: Data = self.execute("AgentTokenInventory", &document, json!({})).await?;
+        let data: Data = self.execute(&operations::AGENT_TOKEN_INVENTORY, json!({})).await?;
         match data.agent_tokens_or_error {
             TokenListResult::DagsterCloudAgentTokens { tokens } => {
                 Ok(TokenInventory { tokens, deployments: data.full_deployments })
@@ -193,33 +170,18 @@ impl Client {
         token_id: i64,
         description: Option<&str>,
     ) -> Result<AgentToken, Error> {
-        let document = format!(
-            "mutation EditAgentTokenDescription($tokenId: Int!, $description: String) {{
-  editAgentTokenDescription(tokenId: $tokenId, description: $description) {{
-    __typename ...AgentTokenFields ... on DagsterCloudTokenNotFoundError {{ message }} {ERROR_FIELDS}
-  }}
-}}
-{TOKEN_FIELDS}"
-        );
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
             edit_agent_token_description: TokenResult,
         }
         let variables = json!({ "tokenId": token_id, "description": description });
-        let data: Data = self.execute("EditAgentTokenDescription", &document, variables).await?;
+        let data: Data = self.execute(&operations::EDIT_AGENT_TOKEN_DESCRIPTION, variables).await?;
         data.edit_agent_token_description.into_result()
     }
 
     /// Revokes a token; a token that no longer exists counts as revoked.
     pub async fn revoke_agent_token(&self, token_id: i64) -> Result<(), Error> {
-        let document = format!(
-            "mutation RevokeAgentToken($tokenId: Int!) {{
-  revokeAgentToken(tokenId: $tokenId) {{
-    __typename ... on DagsterCloudAgentToken {{ id }} ... on DagsterCloudTokenNotFoundError {{ message }} {ERROR_FIELDS}
-  }}
-}}"
-        );
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Data {
@@ -232,7 +194,7 @@ impl Client {
             #[serde(untagged)]
             Error(ErrorMember),
         }
-        let data: Data = self.execute("RevokeAgentToken", &document, json!({ "tokenId": token_id })).await?;
+        let data: Data = self.execute(&operations::REVOKE_AGENT_TOKEN, json!({ "tokenId": token_id })).await?;
         match data.revoke_agent_token {
             RevokeResult::DagsterCloudAgentToken {}
             | RevokeResult::Error(ErrorMember::DagsterCloudTokenNotFoundError { .. }) => Ok(()),
@@ -242,29 +204,18 @@ impl Client {
 
     /// Adds (or replaces) the AGENT grant of a token in one scope.
     pub async fn grant_agent_scope(&self, token_id: i64, scope: GrantScope) -> Result<(), Error> {
-        let document = format!(
-            "mutation GrantAgentScope($agentPermission: CreateOrUpdateCloudAgentPermissionsInput!) {{
-  createOrUpdateAgentPermissions(agentPermission: $agentPermission) {{ __typename ... on DagsterCloudAgentToken {{ id }} {ERROR_FIELDS} }}
-}}"
-        );
         let mut permission = scope.variables(token_id);
         permission["grant"] = json!("AGENT");
-        self.modify_grant(&document, "GrantAgentScope", "createOrUpdateAgentPermissions", permission).await
+        self.modify_grant(&operations::GRANT_AGENT_SCOPE, "createOrUpdateAgentPermissions", permission).await
     }
 
     pub async fn remove_agent_scope(&self, token_id: i64, scope: GrantScope) -> Result<(), Error> {
-        let document = format!(
-            "mutation RemoveAgentScope($agentPermission: RemoveAgentPermissionsInput!) {{
-  removeAgentPermissions(agentPermission: $agentPermission) {{ __typename ... on DagsterCloudAgentToken {{ id }} {ERROR_FIELDS} }}
-}}"
-        );
-        self.modify_grant(&document, "RemoveAgentScope", "removeAgentPermissions", scope.variables(token_id)).await
+        self.modify_grant(&operations::REMOVE_AGENT_SCOPE, "removeAgentPermissions", scope.variables(token_id)).await
     }
 
     async fn modify_grant(
         &self,
-        document: &str,
-        operation: &str,
+        operation: &Operation,
         field: &str,
         permission: serde_json::Value,
     ) -> Result<(), Error> {
@@ -276,7 +227,7 @@ impl Client {
             Error(ErrorMember),
         }
         let mut data: serde_json::Map<String, serde_json::Value> =
-            self.execute(operation, document, json!({ "agentPermission": permission })).await?;
+            self.execute(operation, json!({ "agentPermission": permission })).await?;
         let result = data.remove(field).unwrap_or_default();
         match serde_json::from_value::<ModifyResult>(result) {
             Ok(ModifyResult::DagsterCloudAgentToken {}) => Ok(()),

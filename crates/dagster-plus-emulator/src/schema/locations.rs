@@ -16,7 +16,7 @@ use crate::simulation::SimulationSettings;
 use crate::store::MutationError;
 
 #[derive(Union)]
-pub enum AddOrUpdateLocationResult {
+pub enum AddOrUpdateLocationFromDocumentMutationResult {
     WorkspaceEntry(WorkspaceEntry),
     PythonError(PythonError),
     UnauthorizedError(UnauthorizedError),
@@ -29,7 +29,7 @@ pub struct DeleteLocationSuccess {
 }
 
 #[derive(Union)]
-pub enum DeleteLocationResult {
+pub enum DeleteLocationMutationResult {
     DeleteLocationSuccess(DeleteLocationSuccess),
     PythonError(PythonError),
     UnauthorizedError(UnauthorizedError),
@@ -42,7 +42,7 @@ pub struct ReconcileLocationsSuccess {
 }
 
 #[derive(Union)]
-pub enum ReconcileLocationsResult {
+pub enum ReconcileLocationsFromDocumentMutationResult {
     ReconcileLocationsSuccess(ReconcileLocationsSuccess),
     PythonError(PythonError),
     UnauthorizedError(UnauthorizedError),
@@ -55,7 +55,7 @@ pub struct DeployLocationsSuccess {
 }
 
 #[derive(Union)]
-pub enum DeployLocationsResult {
+pub enum DeployLocationsMutationResult {
     DeployLocationsSuccess(DeployLocationsSuccess),
     PythonError(PythonError),
     UnauthorizedError(UnauthorizedError),
@@ -106,7 +106,7 @@ impl LocationMutation {
         &self,
         ctx: &Context<'_>,
         document: GenericScalar,
-    ) -> async_graphql::Result<AddOrUpdateLocationResult> {
+    ) -> async_graphql::Result<AddOrUpdateLocationFromDocumentMutationResult> {
         let target = match writable_target(ctx)? {
             Ok(t) => t,
             Err(refusal) => return Ok(refusal.into()),
@@ -114,15 +114,19 @@ impl LocationMutation {
         let parsed = match location_document::parse_location(&document.0, requirements(&target)) {
             Ok(parsed) => parsed,
             Err(errors) => {
-                return Ok(AddOrUpdateLocationResult::InvalidLocationError(InvalidLocationError::new(errors)))
+                return Ok(AddOrUpdateLocationFromDocumentMutationResult::InvalidLocationError(
+                    InvalidLocationError::new(errors),
+                ))
             }
         };
         let now = clock::now_seconds();
         let plan = planner(simulation(ctx)?, now)(&parsed);
         let admin = request(ctx)?.principal.is_admin();
         Ok(match store(ctx)?.mutate(|state| locations::upsert(state, target.deployment_id, parsed, now, plan)) {
-            Ok(location) => AddOrUpdateLocationResult::WorkspaceEntry(WorkspaceEntry::from_model(&location, admin)),
-            Err(e) => AddOrUpdateLocationResult::PythonError(python(&e)),
+            Ok(location) => AddOrUpdateLocationFromDocumentMutationResult::WorkspaceEntry(WorkspaceEntry::from_model(
+                &location, admin,
+            )),
+            Err(e) => AddOrUpdateLocationFromDocumentMutationResult::PythonError(python(&e)),
         })
     }
 
@@ -130,21 +134,27 @@ impl LocationMutation {
         &self,
         ctx: &Context<'_>,
         location_name: String,
-    ) -> async_graphql::Result<DeleteLocationResult> {
+    ) -> async_graphql::Result<DeleteLocationMutationResult> {
         let target = match writable_target(ctx)? {
             Ok(t) => t,
-            Err(Refusal::Unauthorized(u)) => return Ok(DeleteLocationResult::UnauthorizedError(u)),
-            Err(Refusal::Python(p)) => return Ok(DeleteLocationResult::PythonError(p)),
+            Err(Refusal::Unauthorized(u)) => return Ok(DeleteLocationMutationResult::UnauthorizedError(u)),
+            Err(Refusal::Python(p)) => return Ok(DeleteLocationMutationResult::PythonError(p)),
             Err(Refusal::Invalid(i)) => {
-                return Ok(DeleteLocationResult::PythonError(PythonError::new(i.message, "DagsterInvalidConfigError")))
+                return Ok(DeleteLocationMutationResult::PythonError(PythonError::new(
+                    i.message,
+                    "DagsterInvalidConfigError",
+                )))
             }
         };
         Ok(match store(ctx)?.mutate(|state| locations::delete(state, target.deployment_id, &location_name)) {
-            Ok(()) => DeleteLocationResult::DeleteLocationSuccess(DeleteLocationSuccess { location_name }),
+            Ok(()) => DeleteLocationMutationResult::DeleteLocationSuccess(DeleteLocationSuccess { location_name }),
             Err(MutationError::Domain(e @ DomainError::LocationNotFound(_))) => {
-                DeleteLocationResult::PythonError(PythonError::new(e.to_string(), "DagsterCloudLocationNotFoundError"))
+                DeleteLocationMutationResult::PythonError(PythonError::new(
+                    e.to_string(),
+                    "DagsterCloudLocationNotFoundError",
+                ))
             }
-            Err(e) => DeleteLocationResult::PythonError(python(&e)),
+            Err(e) => DeleteLocationMutationResult::PythonError(python(&e)),
         })
     }
 
@@ -153,7 +163,7 @@ impl LocationMutation {
         &self,
         ctx: &Context<'_>,
         document: GenericScalar,
-    ) -> async_graphql::Result<ReconcileLocationsResult> {
+    ) -> async_graphql::Result<ReconcileLocationsFromDocumentMutationResult> {
         let (target, parsed) = match parse_many(ctx, &document)? {
             Ok(ok) => ok,
             Err(refusal) => return Ok(refusal.into()),
@@ -162,10 +172,12 @@ impl LocationMutation {
         let plan = planner(simulation(ctx)?, now);
         let admin = request(ctx)?.principal.is_admin();
         Ok(match store(ctx)?.mutate(|state| locations::reconcile(state, target.deployment_id, parsed, now, plan)) {
-            Ok(done) => ReconcileLocationsResult::ReconcileLocationsSuccess(ReconcileLocationsSuccess {
-                locations: entries(&done, admin),
-            }),
-            Err(e) => ReconcileLocationsResult::PythonError(python(&e)),
+            Ok(done) => {
+                ReconcileLocationsFromDocumentMutationResult::ReconcileLocationsSuccess(ReconcileLocationsSuccess {
+                    locations: entries(&done, admin),
+                })
+            }
+            Err(e) => ReconcileLocationsFromDocumentMutationResult::PythonError(python(&e)),
         })
     }
 
@@ -174,7 +186,7 @@ impl LocationMutation {
         &self,
         ctx: &Context<'_>,
         document: GenericScalar,
-    ) -> async_graphql::Result<DeployLocationsResult> {
+    ) -> async_graphql::Result<DeployLocationsMutationResult> {
         let (target, parsed) = match parse_many(ctx, &document)? {
             Ok(ok) => ok,
             Err(refusal) => return Ok(refusal.into()),
@@ -183,10 +195,10 @@ impl LocationMutation {
         let plan = planner(simulation(ctx)?, now);
         let admin = request(ctx)?.principal.is_admin();
         Ok(match store(ctx)?.mutate(|state| locations::deploy(state, target.deployment_id, parsed, now, plan, false)) {
-            Ok(done) => DeployLocationsResult::DeployLocationsSuccess(DeployLocationsSuccess {
+            Ok(done) => DeployLocationsMutationResult::DeployLocationsSuccess(DeployLocationsSuccess {
                 locations: entries(&done, admin),
             }),
-            Err(e) => DeployLocationsResult::PythonError(python(&e)),
+            Err(e) => DeployLocationsMutationResult::PythonError(python(&e)),
         })
     }
 }
@@ -205,7 +217,7 @@ fn parse_many(
     })
 }
 
-impl From<Refusal> for AddOrUpdateLocationResult {
+impl From<Refusal> for AddOrUpdateLocationFromDocumentMutationResult {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::Python(p) => Self::PythonError(p),
@@ -215,7 +227,7 @@ impl From<Refusal> for AddOrUpdateLocationResult {
     }
 }
 
-impl From<Refusal> for ReconcileLocationsResult {
+impl From<Refusal> for ReconcileLocationsFromDocumentMutationResult {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::Python(p) => Self::PythonError(p),
@@ -225,7 +237,7 @@ impl From<Refusal> for ReconcileLocationsResult {
     }
 }
 
-impl From<Refusal> for DeployLocationsResult {
+impl From<Refusal> for DeployLocationsMutationResult {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::Python(p) => Self::PythonError(p),

@@ -100,7 +100,7 @@ impl SettingsMutation {
         })
     }
 
-    // Telemetry: logged and counted (as `mutation.markCliEvent`), nothing else.
+    // Telemetry: logged and counted (as `mutation.markCliEvent`), nothing else. Nullable, as in the real schema.
     async fn mark_cli_event(
         &self,
         event_type: CliEventType,
@@ -108,8 +108,8 @@ impl SettingsMutation {
         success: Option<bool>,
         tags: Option<Vec<Option<String>>>,
         message: Option<String>,
-    ) -> String {
+    ) -> Option<String> {
         tracing::debug!(?event_type, duration_seconds, ?success, ?tags, ?message, "CLI event");
-        "ok".to_owned()
+        Some("ok".to_owned())
     }
 }

@@ -76,7 +76,8 @@ pub struct WorkspaceLocationEntry {
 
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Workspace {
-    pub id: ID,
+    // `String!` in the real schema, unlike the other ids here.
+    pub id: String,
     pub location_entries: Vec<WorkspaceLocationEntry>,
 }
 
@@ -166,17 +167,18 @@ pub struct WorkspaceReadQuery;
 
 #[Object]
 impl WorkspaceReadQuery {
-    async fn workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<WorkspaceQuery> {
+    // Nullable in the real schema, as is `locationsAsDocument`: an error leaves the rest of the answer.
+    async fn workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WorkspaceQuery>> {
         let entries =
             with_scoped(ctx, |d, admin| d.locations.iter().map(|l| WorkspaceEntry::from_model(l, admin)).collect())?
                 .map_err(|e| scope_error(&e))?;
-        Ok(WorkspaceQuery { workspace_entries: entries })
+        Ok(Some(WorkspaceQuery { workspace_entries: entries }))
     }
 
     async fn workspace_or_error(&self, ctx: &Context<'_>) -> async_graphql::Result<WorkspaceOrError> {
         Ok(
             match with_scoped(ctx, |d, _| Workspace {
-                id: ID::from(format!("workspace:{}", d.deployment_name)),
+                id: format!("workspace:{}", d.deployment_name),
                 location_entries: d.locations.iter().map(location_entry).collect(),
             })? {
                 Ok(workspace) => WorkspaceOrError::Workspace(workspace),
@@ -212,9 +214,9 @@ impl WorkspaceReadQuery {
     }
 
     // `{"locations": [ … ]}` in the document format (what `pull-locations` prints).
-    async fn locations_as_document(&self, ctx: &Context<'_>) -> async_graphql::Result<LocationsAsDocument> {
+    async fn locations_as_document(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<LocationsAsDocument>> {
         let locations = with_scoped(ctx, |d, _| d.locations.iter().map(locations::as_document).collect::<Vec<_>>())?
             .map_err(|e| scope_error(&e))?;
-        Ok(LocationsAsDocument { document: Some(GenericScalar(serde_json::json!({ "locations": locations }))) })
+        Ok(Some(LocationsAsDocument { document: Some(GenericScalar(serde_json::json!({ "locations": locations }))) }))
     }
 }
