@@ -16,6 +16,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use crate::deployment::REPO;
 use crate::support::*;
 use dagster_plus_emulator::RunningEmulator;
 use serde_json::{json, Value};
@@ -74,17 +75,12 @@ const FEATURES: &[Feature] = &[
     Feature { name: "list resources (terraform query)", since: (1, 14), check: list_resources },
 ];
 
-fn minor_of(version: &str) -> (u32, u32) {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().expect("numeric version"));
-    (parts.next().expect("major"), parts.next().expect("minor"))
-}
-
 /// Runs every lifecycle and feature check under one build, records the row for `scripts/compat`, and fails
 /// if any cell failed (after running all of them, so one failure does not hide the rest of the row).
 fn run_build(version: &'static str) {
     let started = Instant::now();
     let terraform = Terraform::Version(version);
-    let reported = reported_version(terraform);
+    let reported = terraform.reported_version();
     assert_eq!(reported, version, "{} is not the build it claims to be", terraform.binary().display());
 
     let mut cells = Vec::new();
@@ -110,7 +106,7 @@ fn run_build(version: &'static str) {
     }
     let core_seconds = started.elapsed().as_secs_f64();
     for feature in FEATURES {
-        let offered = minor_of(version) >= feature.since;
+        let offered = terraform.minor() >= feature.since;
         let (outcome, elapsed) = timed(|| (feature.check)(terraform, offered));
         record(feature.name.to_string(), "feature", outcome, elapsed);
     }
@@ -142,19 +138,6 @@ fn timed(cell: impl FnOnce() -> Outcome) -> (Outcome, Duration) {
         Outcome::Failed(message)
     });
     (outcome, started.elapsed())
-}
-
-fn reported_version(terraform: Terraform) -> String {
-    let output = std::process::Command::new(terraform.binary())
-        .args(["version", "-json"])
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_CLI_CONFIG_FILE", "/dev/null")
-        .output()
-        .expect("run terraform version");
-    let parsed: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("`terraform version -json` printed no JSON ({e}):\n{}", String::from_utf8_lossy(&output.stderr))
-    });
-    parsed["terraform_version"].as_str().expect("terraform_version").to_string()
 }
 
 macro_rules! matrix {
@@ -251,26 +234,10 @@ fn emulator() -> RunningEmulator {
 // ---------------------------------------------------------------------------------------------------------
 // Configuration the feature checks share
 
-const REPO: &str = "acme/compat";
-
+/// One branch deployment with one code location, as `deployment.rs` writes it.
 fn deployment_resource(label: &str, branch: &str, hash: &str) -> String {
-    format!(
-        r#"
-resource "dagsterbranch_deployment" "{label}" {{
-  repo   = "{REPO}"
-  branch = "{branch}"
-  commit {{
-    hash      = "{hash}"
-    timestamp = 1718000000
-  }}
-  code_location {{
-    name        = "etl"
-    image       = "ghcr.io/acme/etl:{hash}"
-    module_name = "etl.definitions"
-  }}
-}}
-"#
-    )
+    let image = format!("ghcr.io/acme/etl:{hash}");
+    crate::deployment::deployment_block(label, branch, hash, &[("etl", &image)], "")
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -380,7 +347,7 @@ fn resource_identity(terraform: Terraform, offered: bool) -> Outcome {
     if !offered {
         let plan = ws.run_json(&["plan"]);
         assert_eq!(plan.run.code, 1, "an old client must refuse import by identity:\n{}", plan.run.describe());
-        let refused = if minor_of_terraform(terraform) >= (1, 5) {
+        let refused = if terraform.minor() >= (1, 5) {
             "An argument named \"identity\" is not expected here"
         } else {
             "Blocks of type \"import\" are not expected here"
@@ -393,14 +360,6 @@ fn resource_identity(terraform: Terraform, offered: bool) -> Outcome {
     assert_eq!(state_file_instance(&ws, "dagsterbranch_deployment.adopted")["identity"]["branch"], "feature/identity");
     ws.assert_empty_plan("after import by identity");
     Outcome::Works
-}
-
-fn minor_of_terraform(terraform: Terraform) -> (u32, u32) {
-    match terraform {
-        Terraform::Version(version) => minor_of(version),
-        Terraform::V1_0 => (1, 0),
-        Terraform::Latest => (u32::MAX, 0),
-    }
 }
 
 /// List resources for `terraform query` (1.14+). Older clients have no `query` command and ignore

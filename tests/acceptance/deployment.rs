@@ -5,7 +5,7 @@ use crate::support::*;
 use dagster_plus_emulator::RunningEmulator;
 use serde_json::{json, Value};
 
-const REPO: &str = "acme/data-platform";
+pub const REPO: &str = "acme/data-platform";
 
 fn location(name: &str, image: &str) -> String {
     format!(
@@ -19,7 +19,7 @@ fn location(name: &str, image: &str) -> String {
     )
 }
 
-fn deployment_block(label: &str, branch: &str, hash: &str, locations: &[(&str, &str)], extra: &str) -> String {
+pub fn deployment_block(label: &str, branch: &str, hash: &str, locations: &[(&str, &str)], extra: &str) -> String {
     let locations: String = locations.iter().map(|(name, image)| location(name, image)).collect();
     format!(
         r#"

@@ -2,8 +2,6 @@
 //! writes must equal the state an apply of the same configuration wrote, except for a short, explicit list
 //! of attributes that cannot be read back (each resource's module says which and why).
 
-use std::sync::OnceLock;
-
 use serde_json::Value;
 
 use super::{Run, Terraform, Workspace};
@@ -46,36 +44,10 @@ impl ImportForm<'_> {
 }
 
 impl Terraform {
-    /// `(major, minor)` of this build, from `terraform version -json` (asked once per binary).
-    pub fn minor(self) -> (u32, u32) {
-        match self {
-            Terraform::V1_0 => (1, 0),
-            Terraform::Version(version) => parse_minor(version),
-            Terraform::Latest => {
-                static LATEST: OnceLock<(u32, u32)> = OnceLock::new();
-                *LATEST.get_or_init(|| {
-                    let output = std::process::Command::new(self.binary())
-                        .args(["version", "-json"])
-                        .env("CHECKPOINT_DISABLE", "1")
-                        .env("TF_CLI_CONFIG_FILE", "/dev/null")
-                        .output()
-                        .expect("run terraform version");
-                    let parsed: Value = serde_json::from_slice(&output.stdout).expect("`terraform version -json`");
-                    parse_minor(parsed["terraform_version"].as_str().expect("terraform_version"))
-                })
-            }
-        }
-    }
-
     /// Whether this build offers the import form.
     pub fn offers(self, how: ImportForm<'_>) -> bool {
         self.minor() >= how.since()
     }
-}
-
-fn parse_minor(version: &str) -> (u32, u32) {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().expect("numeric version"));
-    (parts.next().expect("major"), parts.next().expect("minor"))
 }
 
 /// What an import left in state.

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use dagster_plus_emulator::{EmulatorConfig, RunningEmulator};
@@ -40,6 +41,32 @@ pub enum Terraform {
 }
 
 impl Terraform {
+    /// `(major, minor)` of this build, from `terraform version -json` (asked once per binary).
+    pub fn minor(self) -> (u32, u32) {
+        match self {
+            Terraform::V1_0 => (1, 0),
+            Terraform::Version(version) => parse_minor(version),
+            Terraform::Latest => {
+                static LATEST: OnceLock<(u32, u32)> = OnceLock::new();
+                *LATEST.get_or_init(|| parse_minor(&self.reported_version()))
+            }
+        }
+    }
+
+    /// The version this build reports in `terraform version -json`.
+    pub fn reported_version(self) -> String {
+        let output = Command::new(self.binary())
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .output()
+            .expect("run terraform version");
+        let parsed: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!("`terraform version -json` printed no JSON ({e}):\n{}", String::from_utf8_lossy(&output.stderr))
+        });
+        parsed["terraform_version"].as_str().expect("terraform_version").to_string()
+    }
+
     pub fn binary(self) -> PathBuf {
         let name = match self {
             Terraform::Latest => "terraform",
@@ -389,4 +416,9 @@ pub fn branch_deployments(emulator: &RunningEmulator) -> Vec<Value> {
 /// proxy in front of it).
 pub fn provider_block_with_aws(emulator: &RunningEmulator, endpoint_url: &str) -> String {
     provider_config(&emulator.url(), Some(endpoint_url))
+}
+
+fn parse_minor(version: &str) -> (u32, u32) {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().expect("numeric version"));
+    (parts.next().expect("major"), parts.next().expect("minor"))
 }
