@@ -69,6 +69,7 @@ struct Feature {
 const FEATURES: &[Feature] = &[
     Feature { name: "import {} blocks", since: (1, 5), check: import_block },
     Feature { name: "provider functions", since: (1, 8), check: provider_functions },
+    Feature { name: "ephemeral resources", since: (1, 10), check: ephemeral_resources },
     Feature { name: "write-only attributes", since: (1, 11), check: write_only_attributes },
     Feature { name: "resource identity (import by identity)", since: (1, 12), check: resource_identity },
     Feature { name: "list resources (terraform query)", since: (1, 14), check: list_resources },
@@ -311,6 +312,50 @@ fn provider_functions(terraform: Terraform, offered: bool) -> Outcome {
     } else {
         Outcome::NotOffered
     }
+}
+
+/// Ephemeral resources (1.10+): the registry login opens and its password reaches a provisioner, and is not
+/// stored. Older clients refuse the `ephemeral` block themselves, never ask for ephemeral schemas, and plan
+/// the rest of the configuration as before.
+fn ephemeral_resources(terraform: Terraform, offered: bool) -> Outcome {
+    let moto = Moto::start();
+    let emulator = emulator();
+    let mut ws = Workspace::new(terraform, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    let provider = provider_block_with_aws(&emulator, &moto.url());
+    let login = r#"
+ephemeral "dagsterbranch_registry_credentials" "login" {}
+
+resource "terraform_data" "login" {
+  provisioner "local-exec" {
+    command     = "printf '%s' \"$LOGIN_PASSWORD\" > password.txt"
+    environment = { LOGIN_PASSWORD = ephemeral.dagsterbranch_registry_credentials.login.password }
+  }
+}
+"#;
+    ws.write(&format!("{provider}{login}"));
+    if !offered {
+        let plan = ws.run_json(&["plan"]);
+        assert_eq!(plan.run.code, 1, "an old client must refuse an ephemeral block:\n{}", plan.run.describe());
+        plan.error_containing("Blocks of type \"ephemeral\" are not expected here");
+        // Without the block, the same client reads the schema and plans the provider's resources as before
+        // (`terraform_data` is not used here: Terraform 1.0 predates it).
+        ws.write(&format!(
+            "{provider}\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description = \"compat\"\n}}\n"
+        ));
+        let schema = provider_schema(&ws);
+        let ephemeral_schemas = schema.get("ephemeral_resource_schemas").and_then(Value::as_object).map(|s| s.len());
+        assert_eq!(ephemeral_schemas.unwrap_or(0), 0, "an old client shows no ephemeral schemas: {schema}");
+        plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "without the ephemeral block");
+        return Outcome::NotOffered;
+    }
+    ws.apply();
+    let written = std::fs::read_to_string(ws.config_dir().join("password.txt")).expect("the provisioner's file");
+    assert!(written.ends_with("-auth-token"), "the provisioner did not get moto's password: {written:?}");
+    let state = std::fs::read_to_string(ws.config_dir().join("terraform.tfstate")).expect("state");
+    assert!(!state.contains(&written), "the ephemeral password was stored in state");
+    ws.assert_empty_plan("after applying with an ephemeral resource");
+    Outcome::Works
 }
 
 /// Write-only attributes (1.11+): the provider has none, so no client is ever asked to handle one.
