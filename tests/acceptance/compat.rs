@@ -358,32 +358,35 @@ resource "terraform_data" "login" {
     Outcome::Works
 }
 
-/// Write-only attributes (1.11+): the provider has none, so no client is ever asked to handle one.
+/// Write-only attributes (1.11+): `dagsterbranch_agent.token_wo` from an ephemeral variable runs the agent and
+/// reaches no state. Older clients do not know write-only arguments and would store it, so the provider
+/// refuses it at validate, naming the attribute and the stored alternative.
 fn write_only_attributes(terraform: Terraform, offered: bool) -> Outcome {
-    fn write_only(block: &Value, path: &str, found: &mut Vec<String>) {
-        for (name, attribute) in block["attributes"].as_object().into_iter().flatten() {
-            if attribute["write_only"] == true {
-                found.push(format!("{path}{name}"));
-            }
-        }
-        for (name, nested) in block["block_types"].as_object().into_iter().flatten() {
-            write_only(&nested["block"], &format!("{path}{name}."), found);
-        }
-    }
     let emulator = emulator();
-    let ws = Workspace::new(terraform, Installation::DevOverrides);
-    ws.write(&provider_block(&emulator));
-    let schema = provider_schema(&ws);
-    let mut found = Vec::new();
-    for (name, resource) in schema["resource_schemas"].as_object().expect("resource_schemas") {
-        write_only(&resource["block"], &format!("{name}."), &mut found);
+    let (_, token) = create_agent_token_elsewhere(&emulator, "write-only");
+    let mut ws = Workspace::new(terraform, Installation::DevOverrides);
+    if !offered {
+        ws.write(&format!(
+            "{}\nresource \"dagsterbranch_agent\" \"bd\" {{\n  label    = \"branch-agent\"\n  token_wo = \"{token}\"\n}}\n",
+            provider_block(&emulator)
+        ));
+        let validated = ws.run_json(&["validate"]);
+        assert_eq!(validated.run.code, 1, "an old client must be refused:\n{}", validated.run.describe());
+        let error = validated.error_containing("needs Terraform 1.11 or later");
+        assert!(error.names_attribute("token_wo"), "{}", error.describe());
+        assert!(error.detail.contains("`token`"), "the refusal names the stored alternative: {}", error.describe());
+        // (Terraform's own snippet shows the configuration line; the provider's text must not repeat the value.)
+        assert!(!error.text().contains(&token), "the diagnostic quotes the token: {}", error.describe());
+        return Outcome::NotOffered;
     }
-    assert!(found.is_empty(), "write-only attributes appeared: {found:?}; give them a real check here");
-    if offered {
-        Outcome::NotImplemented
-    } else {
-        Outcome::NotOffered
-    }
+    ws.env("TF_VAR_agent_token", &token);
+    ws.write(&crate::agent::write_only_config(&emulator, 1));
+    ws.apply();
+    let state = std::fs::read_to_string(ws.config_dir().join("terraform.tfstate")).expect("state");
+    assert!(!state.contains(&token), "the write-only token was stored in state");
+    assert!(ws.state_attributes("dagsterbranch_agent.bd")["agent_token"].is_null());
+    ws.assert_empty_plan("after applying a write-only token");
+    Outcome::Works
 }
 
 /// Resource identity (1.12+): the deployment's identity is stored in state and `import { identity = … }`

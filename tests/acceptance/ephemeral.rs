@@ -56,12 +56,12 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
+pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Every member of a saved plan (a zip: the plan, the prior state, the configuration), uncompressed.
-fn plan_members(plan: &Path) -> Vec<u8> {
+pub(crate) fn plan_members(plan: &Path) -> Vec<u8> {
     let output = std::process::Command::new("unzip").arg("-p").arg(plan).output().expect("run unzip");
     assert!(output.status.success(), "unzip -p {}: {}", plan.display(), String::from_utf8_lossy(&output.stderr));
     output.stdout

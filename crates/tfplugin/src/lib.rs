@@ -23,6 +23,7 @@ mod resource;
 pub mod schema;
 mod server;
 pub mod tls;
+mod write_only;
 
 pub mod proto {
     //! Code generated from `proto/tfplugin6.proto` and `proto/plugin.proto`.

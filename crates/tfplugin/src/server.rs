@@ -19,6 +19,7 @@ use crate::proto::tfplugin6 as pb;
 use crate::provider::{Context, Provider};
 use crate::resource::AnyResource;
 use crate::schema::Schema;
+use crate::write_only;
 
 pub(crate) struct ProviderService<P: Provider> {
     provider: P,
@@ -242,8 +243,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let resource = self.resource(&request.type_name)?;
         let mut diags = Diagnostics::new();
         let schema = resource.schema();
+        // Terraform 1.11+ announces that it keeps write-only values out of state; an older client would
+        // store them as ordinary arguments.
+        let write_only_allowed = request.client_capabilities.is_some_and(|c| c.write_only_attributes_allowed);
         if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
+            if !write_only_allowed {
+                write_only::refuse_for_old_clients(&schema.block, &config, &cty::Path::root(), &mut diags);
+            }
             resource.validate(&config, &mut diags);
         }
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.into_proto() }))
@@ -335,6 +342,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 Some(client) => resource.read(&self.context(), &client, &state, &mut diags).instrument(span).await,
                 None => state,
             };
+            let mut value = value;
+            write_only::null_out(&resource.schema().block, &mut value);
             new_identity = identity_data(resource.as_ref(), &value, &mut diags);
             new_state = diags.capture(encode(&value, &ty));
         }
@@ -375,6 +384,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 resource.modify_plan(&self.context(), &client, &mut plan, &mut diags).instrument(span).await;
             }
         }
+        // Whatever the resource planned, a plan never holds a write-only value.
+        write_only::null_out(&schema.block, &mut plan.planned);
         let planned_identity = identity_data(resource.as_ref(), &plan.planned, &mut diags).or(request.prior_identity);
         let planned_state = diags.capture(encode(&plan.planned, &ty));
         Ok(Response::new(pb::plan_resource_change::Response {
@@ -393,23 +404,30 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let request = request.into_inner();
         let resource = self.resource(&request.type_name)?;
+        let block = &resource.schema().block;
         let ty = resource.schema().value_type();
         let mut diags = Diagnostics::new();
         let prior = diags.capture(decode(request.prior_state.as_ref(), &ty));
         let planned = diags.capture(decode(request.planned_state.as_ref(), &ty));
-        let (Some(prior), Some(planned)) = (prior, planned) else {
+        let config = diags.capture(decode(request.config.as_ref(), &ty));
+        let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) else {
             return Ok(Response::new(pb::apply_resource_change::Response {
                 diagnostics: diags.into_proto(),
                 ..Default::default()
             }));
         };
         let span = info_span!("ApplyResourceChange", resource = resource.type_name());
-        let new_state = match diags.capture(self.client()) {
+        // Write-only values exist only in configuration: the resource gets them in the planned model, and the
+        // state it returns is stripped of them.
+        let planned =
+            if planned.is_null() { planned } else { write_only::with_config_values(block, &planned, &config) };
+        let mut new_state = match diags.capture(self.client()) {
             Some(client) => {
                 resource.apply(&self.context(), &client, &prior, &planned, &mut diags).instrument(span).await
             }
             None => prior,
         };
+        write_only::null_out(block, &mut new_state);
         debug!(resource = resource.type_name(), errors = diags.has_errors(), "apply finished");
         let new_identity = identity_data(resource.as_ref(), &new_state, &mut diags);
         let new_state = diags.capture(encode(&new_state, &ty));
@@ -451,6 +469,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }
         };
         let imported_resources = state
+            .map(|mut s| {
+                write_only::null_out(&resource.schema().block, &mut s);
+                s
+            })
             .and_then(|s| {
                 let identity = identity_data(resource.as_ref(), &s, &mut diags).or_else(|| request.identity.clone());
                 diags.capture(encode(&s, &ty)).map(|state| (state, identity))
