@@ -1,5 +1,5 @@
 //! `terraform-provider-dagsterbranch docs`: renders the registry documentation tree (`docs/index.md`,
-//! `docs/resources/`, `docs/data-sources/`, `docs/list-resources/`) from the same `Schema` values the
+//! `docs/resources/`, `docs/data-sources/`, `docs/ephemeral-resources/`, `docs/list-resources/`) from the same `Schema` values the
 //! provider serves to Terraform, with the files under `examples/` embedded. Rendering from the in-process
 //! schema (instead of `terraform providers schema -json`) keeps defaults, replacement and validation rules,
 //! which the protocol does not carry, in the pages.
@@ -18,7 +18,7 @@ use crate::provider::{self, DagsterBranchProvider};
 const PROVIDER: &str = "dagsterbranch";
 
 /// The directories the generator owns; anything else under `docs/` is left alone.
-const GENERATED_DIRS: [&str; 3] = ["resources", "data-sources", "list-resources"];
+const GENERATED_DIRS: [&str; 4] = ["resources", "data-sources", "ephemeral-resources", "list-resources"];
 
 /// The rendered tree: paths relative to `docs/`, and whatever is missing to make it complete.
 pub struct Rendered {
@@ -40,11 +40,14 @@ pub fn render(root: &Path) -> Rendered {
     data_sources.sort_by_key(|d| d.type_name());
     let mut lists: Vec<_> = provider.list_resources();
     lists.sort_by_key(|l| l.type_name());
+    let mut ephemerals: Vec<_> = provider.ephemeral_resources();
+    ephemerals.sort_by_key(|e| e.type_name());
     let guides = read_guides(&root.join("docs/guides"));
 
     let contents = Contents {
         resources: resources.iter().map(|r| r.type_name()).collect(),
         data_sources: data_sources.iter().map(|d| d.type_name()).collect(),
+        ephemerals: ephemerals.iter().map(|e| e.type_name()).collect(),
         lists: lists.iter().map(|l| l.type_name()).collect(),
         guides,
     };
@@ -73,6 +76,12 @@ pub fn render(root: &Path) -> Rendered {
         check_block(&data_source.schema().block, &format!("data.{name}"), &mut out.problems);
         let page = data_source_page(name, data_source.schema(), &examples, &mut out.problems);
         out.pages.insert(PathBuf::from("data-sources").join(format!("{}.md", short(name))), page);
+    }
+    for ephemeral in &ephemerals {
+        let name = ephemeral.type_name();
+        check_block(&ephemeral.schema().block, &format!("ephemeral.{name}"), &mut out.problems);
+        let page = ephemeral_page(name, ephemeral.schema(), &examples, &mut out.problems);
+        out.pages.insert(PathBuf::from("ephemeral-resources").join(format!("{}.md", short(name))), page);
     }
     for list in &lists {
         let name = list.type_name();
@@ -258,6 +267,7 @@ fn code(out: &mut String, language: &str, text: &str) {
 struct Contents {
     resources: Vec<&'static str>,
     data_sources: Vec<&'static str>,
+    ephemerals: Vec<&'static str>,
     lists: Vec<&'static str>,
     guides: Vec<(String, String)>,
 }
@@ -316,9 +326,10 @@ fn index_page(schema: &Schema, contents: &Contents, examples: &Examples, problem
     render_block(&mut out, &schema.block, "", Kind::Provider);
 
     out.push_str("## Contents\n\n");
-    let sections: [(&str, &str, &Vec<&'static str>); 3] = [
+    let sections: [(&str, &str, &Vec<&'static str>); 4] = [
         ("Resources", "resources", &contents.resources),
         ("Data sources", "data-sources", &contents.data_sources),
+        ("Ephemeral resources (Terraform 1.10+)", "ephemeral-resources", &contents.ephemerals),
         ("List resources (`terraform query`)", "list-resources", &contents.lists),
     ];
     for (title, dir, names) in sections {
@@ -350,8 +361,9 @@ agent that already runs is imported by its label, agent tokens by their id.
 const AWS_SECTION: &str = "\
 ### AWS
 
-Only `dagsterbranch_registry` calls AWS, and the provider resolves AWS credentials only when such a resource \
-is planned or applied, so configurations without it need no AWS setup. Credentials come from the standard \
+Only `dagsterbranch_registry` and the ephemeral `dagsterbranch_registry_credentials` call AWS, and the \
+provider resolves AWS credentials only when one of them is planned, applied or opened, so configurations \
+without them need no AWS setup. Credentials come from the standard \
 AWS chain, in this order:
 
 1. the environment: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and optionally `AWS_SESSION_TOKEN`;
@@ -374,8 +386,9 @@ const VERSIONS_SECTION: &str = "\
 ## Terraform and OpenTofu versions
 
 The provider speaks plugin protocol 6, which Terraform 1.0 and later and OpenTofu use; its tests run \
-Terraform 1.0.3 and 1.15. Import blocks need Terraform 1.5 (OpenTofu 1.6), import by identity Terraform 1.12, \
-and list resources (`terraform query`) Terraform 1.14; everything else works without them.
+Terraform 1.0.3 and 1.15. Import blocks need Terraform 1.5 (OpenTofu 1.6), ephemeral resources Terraform 1.10, \
+import by identity Terraform 1.12, and list resources (`terraform query`) Terraform 1.14; everything else works \
+without them.
 
 ";
 
@@ -456,6 +469,25 @@ fn data_source_page(name: &str, schema: &Schema, examples: &Examples, problems: 
     finish(out)
 }
 
+fn ephemeral_page(name: &str, schema: &Schema, examples: &Examples, problems: &mut Vec<String>) -> String {
+    let description = &schema.block.description;
+    let mut out = front_matter(&format!("{name} Ephemeral Resource - {PROVIDER}"), description);
+    let _ = write!(out, "# {name} (Ephemeral Resource)\n\n{}\n\n", description.trim());
+    out.push_str(
+        "An ephemeral resource is declared with an `ephemeral` block (Terraform 1.10 and later; older versions \
+         refuse the block). Terraform obtains its value in every plan and apply and never writes it to state or \
+         plan files, so it can be referenced only where values are not stored: provider blocks, provisioner and \
+         connection blocks, locals, ephemeral variables and outputs, and write-only arguments (Terraform 1.11+).\n\n",
+    );
+    out.push_str("## Example Usage\n\n");
+    if let Some(text) = examples.file(&format!("ephemeral-resources/{name}/ephemeral-resource.tf"), true, problems) {
+        code(&mut out, "terraform", &text);
+    }
+    out.push_str("## Schema\n\n");
+    render_block(&mut out, &schema.block, "", Kind::Ephemeral);
+    finish(out)
+}
+
 fn list_page(name: &str, schema: &Schema, examples: &Examples, problems: &mut Vec<String>) -> String {
     let description = &schema.block.description;
     let mut out = front_matter(&format!("{name} List Resource - {PROVIDER}"), description);
@@ -497,6 +529,7 @@ enum Kind {
     Provider,
     Resource,
     DataSource,
+    Ephemeral,
     ListConfig,
 }
 

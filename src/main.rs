@@ -5,6 +5,7 @@ mod client;
 mod dagster;
 mod data_sources;
 mod docs;
+mod ephemeral_resources;
 mod image;
 mod list_resources;
 mod provider;

@@ -5,15 +5,15 @@
 use async_trait::async_trait;
 use cty::{Path, Type};
 use tfplugin::{
-    Attribute, Block, Context, DataSourceHandle, Diagnostic, Diagnostics, Field, ListResourceHandle, NestedBlock,
-    Nesting, ResourceHandle, Schema, Validator,
+    Attribute, Block, Context, DataSourceHandle, Diagnostic, Diagnostics, EphemeralResourceHandle, Field,
+    ListResourceHandle, NestedBlock, Nesting, ResourceHandle, Schema, Validator,
 };
 
 use crate::client::{AwsSettings, ProviderClient};
 use crate::dagster;
 use crate::resources::shared::validators;
 use crate::secret::Secret;
-use crate::{data_sources, list_resources, resources};
+use crate::{data_sources, ephemeral_resources, list_resources, resources};
 
 pub const ENV_ORGANIZATION: &str = "DAGSTER_CLOUD_ORGANIZATION";
 pub const ENV_API_TOKEN: &str = "DAGSTER_CLOUD_API_TOKEN";
@@ -39,7 +39,7 @@ pub fn schema() -> Schema {
         .block(NestedBlock::new(
             "aws",
             Nesting::Single,
-            Block::new("AWS settings for the registry resource. Credentials come from the standard AWS chain (environment, shared files, SSO, instance roles); nothing is resolved unless an AWS resource is used.")
+            Block::new("AWS settings for the registry resource and the registry login credentials. Credentials come from the standard AWS chain (environment, shared files, SSO, instance roles); nothing is resolved unless an AWS resource is used.")
                 .attribute(Attribute::optional("region", Type::String, "AWS region. Falls back to `AWS_REGION` / `AWS_DEFAULT_REGION` and the profile's region."))
                 .attribute(Attribute::optional("profile", Type::String, "Named profile from the shared AWS configuration files."))
                 .attribute(Attribute::optional("endpoint_url", Type::String, "An endpoint for every AWS service, for example a local AWS emulator.").validator(validators::url())),
@@ -226,6 +226,10 @@ impl tfplugin::Provider for DagsterBranchProvider {
 
     fn list_resources(&self) -> Vec<ListResourceHandle<ProviderClient>> {
         list_resources::all()
+    }
+
+    fn ephemeral_resources(&self) -> Vec<EphemeralResourceHandle<ProviderClient>> {
+        ephemeral_resources::all()
     }
 }
 

@@ -53,8 +53,8 @@ impl Clients {
         Ok(Clients { ecr: aws_sdk_ecr::Client::new(&sdk), iam: aws_sdk_iam::Client::new(&sdk), sdk })
     }
 
-    /// STS and ECR clients that sign with the given access key instead of the provider's credentials, to
-    /// check that a new key works.
+    /// STS and ECR clients that sign with the given access key instead of the provider's credentials: to
+    /// check that a new key works, and to log in to the registry as the CI user.
     pub fn signing_with(&self, access_key_id: &str, secret: &Secret) -> (aws_sdk_sts::Client, aws_sdk_ecr::Client) {
         let credentials = aws_sdk_sts::config::Credentials::new(
             access_key_id,

@@ -340,3 +340,94 @@ fn a_token_unknown_at_plan_that_turns_out_null_gets_an_owned_token() {
     assert!(state["token_id"].is_string(), "{state}");
     assert_eq!(state["token_scopes"], json!(["all_branch_deployments"]));
 }
+
+/// The agent with its token in `token_wo` from an ephemeral variable (Terraform 1.11+). The variable's value
+/// comes from `TF_VAR_agent_token`: Terraform's trace log records command-line arguments, so `-var` would put
+/// it there itself.
+pub fn write_only_config(emulator: &dagster_plus_emulator::RunningEmulator, version: u32) -> String {
+    format!(
+        r#"{provider}
+variable "agent_token" {{
+  type      = string
+  ephemeral = true
+  sensitive = true
+}}
+
+resource "dagsterbranch_agent" "bd" {{
+  label            = "branch-agent"
+  token_wo         = var.agent_token
+  token_wo_version = {version}
+}}
+"#,
+        provider = provider_block(emulator)
+    )
+}
+
+#[test]
+fn a_write_only_token_reaches_no_state_plan_or_log_and_a_version_bump_reads_it_again() {
+    let emulator = start_emulator();
+    let address = "dagsterbranch_agent.bd";
+    let (first_id, first) = create_agent_token_elsewhere(&emulator, "first");
+    let mut ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    let log = ws.dir.path().join("trace.log");
+    ws.env("TF_LOG", "trace");
+    ws.env("TF_LOG_PATH", &path_str(&log));
+    ws.env("TF_VAR_agent_token", &first);
+    ws.write(&write_only_config(&emulator, 1));
+    ws.ok(&["plan", "-no-color", "-out=tfplan"]);
+    ws.ok(&["apply", "-no-color", "tfplan"]);
+
+    let state = ws.state_attributes(address);
+    assert!(state["token_wo"].is_null() && state["agent_token"].is_null(), "{state}");
+    assert!(state["token_id"].is_null(), "a given token is not owned: {state}");
+    assert_eq!(state["token_wo_version"], "1");
+    let docker = yaml(&state["dagster_yaml"]);
+    assert_eq!(docker["dagster_cloud_api"]["agent_token"]["env"], "DAGSTER_CLOUD_AGENT_TOKEN", "{docker:?}");
+    let helm = yaml(&state["helm_values"]);
+    assert_eq!(helm["dagsterCloud"]["agentTokenSecretName"], "dagster-cloud-agent-token", "{helm:?}");
+    assert_eq!(state["ecs_parameters"]["AgentToken"], "${DAGSTER_CLOUD_AGENT_TOKEN}");
+    assert_eq!(state["env"]["DAGSTER_CLOUD_AGENT_TOKEN"], "${DAGSTER_CLOUD_AGENT_TOKEN}");
+
+    let plan_file = ws.config_dir().join("tfplan");
+    let shown = ws.ok(&["show", "-json", "tfplan"]).stdout;
+    let body = first.rsplit(':').next().expect("token body").to_string();
+    let places = [
+        ("terraform.tfstate", std::fs::read(ws.config_dir().join("terraform.tfstate")).expect("state")),
+        ("the saved plan file (raw)", std::fs::read(&plan_file).expect("plan")),
+        ("the saved plan file (unzipped)", crate::ephemeral::plan_members(&plan_file)),
+        ("`terraform show -json tfplan`", shown.into_bytes()),
+        ("the TF_LOG=trace log", std::fs::read(&log).expect("trace log")),
+    ];
+    for (place, bytes) in &places {
+        assert!(!bytes.is_empty(), "{place} is empty");
+        assert!(!crate::ephemeral::contains(bytes, &body), "the write-only agent token appears in {place}");
+    }
+
+    // A new value alone changes nothing Terraform can see; a version bump applies it, and it is checked.
+    let (second_id, second) = create_agent_token_elsewhere(&emulator, "second");
+    ws.env("TF_VAR_agent_token", &second);
+    ws.assert_empty_plan("after changing token_wo alone");
+    ws.write(&write_only_config(&emulator, 2));
+    ws.apply();
+    assert_eq!(ws.state_attributes(address)["token_wo_version"], "2");
+
+    revoke_agent_token_elsewhere(&emulator, &first_id);
+    ws.env("TF_VAR_agent_token", &first);
+    ws.write(&write_only_config(&emulator, 3));
+    let refused = ws.failing_apply();
+    let error = refused.error_containing("revoked");
+    assert!(error.names_attribute("token_wo"), "{}", error.describe());
+    assert_eq!(ws.state_attributes(address)["token_wo_version"], "2", "a refused token changes nothing");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert_eq!(agent_token(&emulator, &second_id)["revoked"], false, "a given token is never revoked");
+}
+
+#[test]
+fn token_and_token_wo_conflict_at_validate() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    ws.write(&agent_config(&emulator, "token = \"agent:test-org:a\"\n  token_wo = \"agent:test-org:b\""));
+    let validated = ws.run_json(&["validate"]);
+    assert_eq!(validated.run.code, 1, "{}", validated.run.describe());
+    assert!(validated.errors().any(|d| d.names_attribute("token_wo")), "{}", validated.listing());
+}

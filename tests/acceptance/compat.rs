@@ -70,6 +70,7 @@ struct Feature {
 const FEATURES: &[Feature] = &[
     Feature { name: "import {} blocks", since: (1, 5), check: import_block },
     Feature { name: "provider functions", since: (1, 8), check: provider_functions },
+    Feature { name: "ephemeral resources", since: (1, 10), check: ephemeral_resources },
     Feature { name: "write-only attributes", since: (1, 11), check: write_only_attributes },
     Feature { name: "resource identity (import by identity)", since: (1, 12), check: resource_identity },
     Feature { name: "list resources (terraform query)", since: (1, 14), check: list_resources },
@@ -280,32 +281,79 @@ fn provider_functions(terraform: Terraform, offered: bool) -> Outcome {
     }
 }
 
-/// Write-only attributes (1.11+): the provider has none, so no client is ever asked to handle one.
-fn write_only_attributes(terraform: Terraform, offered: bool) -> Outcome {
-    fn write_only(block: &Value, path: &str, found: &mut Vec<String>) {
-        for (name, attribute) in block["attributes"].as_object().into_iter().flatten() {
-            if attribute["write_only"] == true {
-                found.push(format!("{path}{name}"));
-            }
-        }
-        for (name, nested) in block["block_types"].as_object().into_iter().flatten() {
-            write_only(&nested["block"], &format!("{path}{name}."), found);
-        }
-    }
+/// Ephemeral resources (1.10+): the registry login opens and its password reaches a provisioner, and is not
+/// stored. Older clients refuse the `ephemeral` block themselves, never ask for ephemeral schemas, and plan
+/// the rest of the configuration as before.
+fn ephemeral_resources(terraform: Terraform, offered: bool) -> Outcome {
+    let moto = Moto::start();
     let emulator = emulator();
-    let ws = Workspace::new(terraform, Installation::DevOverrides);
-    ws.write(&provider_block(&emulator));
-    let schema = provider_schema(&ws);
-    let mut found = Vec::new();
-    for (name, resource) in schema["resource_schemas"].as_object().expect("resource_schemas") {
-        write_only(&resource["block"], &format!("{name}."), &mut found);
+    let mut ws = Workspace::new(terraform, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    let provider = provider_block_with_aws(&emulator, &moto.url());
+    let login = r#"
+ephemeral "dagsterbranch_registry_credentials" "login" {}
+
+resource "terraform_data" "login" {
+  provisioner "local-exec" {
+    command     = "printf '%s' \"$LOGIN_PASSWORD\" > password.txt"
+    environment = { LOGIN_PASSWORD = ephemeral.dagsterbranch_registry_credentials.login.password }
+  }
+}
+"#;
+    ws.write(&format!("{provider}{login}"));
+    if !offered {
+        let plan = ws.run_json(&["plan"]);
+        assert_eq!(plan.run.code, 1, "an old client must refuse an ephemeral block:\n{}", plan.run.describe());
+        plan.error_containing("Blocks of type \"ephemeral\" are not expected here");
+        // Without the block, the same client reads the schema and plans the provider's resources as before
+        // (`terraform_data` is not used here: Terraform 1.0 predates it).
+        ws.write(&format!(
+            "{provider}\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description = \"compat\"\n}}\n"
+        ));
+        let schema = provider_schema(&ws);
+        let ephemeral_schemas = schema.get("ephemeral_resource_schemas").and_then(Value::as_object).map(|s| s.len());
+        assert_eq!(ephemeral_schemas.unwrap_or(0), 0, "an old client shows no ephemeral schemas: {schema}");
+        plan_summary(&ws, "1 to add, 0 to change, 0 to destroy", "without the ephemeral block");
+        return Outcome::NotOffered;
     }
-    assert!(found.is_empty(), "write-only attributes appeared: {found:?}; give them a real check here");
-    if offered {
-        Outcome::NotImplemented
-    } else {
-        Outcome::NotOffered
+    ws.apply();
+    let written = std::fs::read_to_string(ws.config_dir().join("password.txt")).expect("the provisioner's file");
+    assert!(written.ends_with("-auth-token"), "the provisioner did not get moto's password: {written:?}");
+    let state = std::fs::read_to_string(ws.config_dir().join("terraform.tfstate")).expect("state");
+    assert!(!state.contains(&written), "the ephemeral password was stored in state");
+    ws.assert_empty_plan("after applying with an ephemeral resource");
+    Outcome::Works
+}
+
+/// Write-only attributes (1.11+): `dagsterbranch_agent.token_wo` from an ephemeral variable runs the agent and
+/// reaches no state. Older clients do not know write-only arguments and would store it, so the provider
+/// refuses it at validate, naming the attribute and the stored alternative.
+fn write_only_attributes(terraform: Terraform, offered: bool) -> Outcome {
+    let emulator = emulator();
+    let (_, token) = create_agent_token_elsewhere(&emulator, "write-only");
+    let mut ws = Workspace::new(terraform, Installation::DevOverrides);
+    if !offered {
+        ws.write(&format!(
+            "{}\nresource \"dagsterbranch_agent\" \"bd\" {{\n  label    = \"branch-agent\"\n  token_wo = \"{token}\"\n}}\n",
+            provider_block(&emulator)
+        ));
+        let validated = ws.run_json(&["validate"]);
+        assert_eq!(validated.run.code, 1, "an old client must be refused:\n{}", validated.run.describe());
+        let error = validated.error_containing("needs Terraform 1.11 or later");
+        assert!(error.names_attribute("token_wo"), "{}", error.describe());
+        assert!(error.detail.contains("`token`"), "the refusal names the stored alternative: {}", error.describe());
+        // (Terraform's own snippet shows the configuration line; the provider's text must not repeat the value.)
+        assert!(!error.text().contains(&token), "the diagnostic quotes the token: {}", error.describe());
+        return Outcome::NotOffered;
     }
+    ws.env("TF_VAR_agent_token", &token);
+    ws.write(&crate::agent::write_only_config(&emulator, 1));
+    ws.apply();
+    let state = std::fs::read_to_string(ws.config_dir().join("terraform.tfstate")).expect("state");
+    assert!(!state.contains(&token), "the write-only token was stored in state");
+    assert!(ws.state_attributes("dagsterbranch_agent.bd")["agent_token"].is_null());
+    ws.assert_empty_plan("after applying a write-only token");
+    Outcome::Works
 }
 
 /// Resource identity (1.12+): the deployment's identity is stored in state and `import { identity = … }`

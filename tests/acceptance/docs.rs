@@ -54,6 +54,7 @@ fn terraform_sees_a_description_for_every_attribute_and_a_page_for_every_type() 
     let groups = [
         ("resource_schemas", "resources"),
         ("data_source_schemas", "data-sources"),
+        ("ephemeral_resource_schemas", "ephemeral-resources"),
         ("list_resource_schemas", "list-resources"),
     ];
     let mut served = 0;

@@ -1,7 +1,8 @@
 //! Every directory under `examples/` against the Dagster+ emulator (and moto where the example uses AWS), with
 //! real Terraform: `validate` and `plan` for all of them; for resources also apply, an empty second plan,
 //! each import file (block by id, block by identity, the `terraform import` lines of `import.sh`) in a fresh
-//! state, and destroy; for list resources `terraform query` with config generation.
+//! state, and destroy; for list resources `terraform query` with config generation; ephemeral resources are
+//! validated and planned.
 //!
 //! The examples stay free of connection details: the provider reads `DAGSTER_CLOUD_URL`,
 //! `DAGSTER_CLOUD_API_TOKEN` and `DAGSTER_CLOUD_ORGANIZATION`, and AWS settings come from `AWS_*` variables.
@@ -303,6 +304,20 @@ fn data_source_examples_validate_and_plan() {
     }
 }
 
+/// Ephemeral resources (Terraform 1.10+) are opened in plan and apply; their examples run a provisioner that
+/// needs tools the tests do not have (docker), so they are validated and planned only. `ephemeral.rs` applies.
+#[test]
+fn ephemeral_resource_examples_validate_and_plan() {
+    for dir in example_dirs("ephemeral-resources") {
+        let what = format!("examples/ephemeral-resources/{}", dir.file_name().unwrap().to_string_lossy());
+        let services = Services::start(uses_aws(&dir));
+        let ws = services.workspace();
+        stage(&ws, &files(&dir, |n| n.ends_with(".tf")));
+        validate(&ws, &what, &[]);
+        plan_with_changes(&ws, &what);
+    }
+}
+
 #[test]
 fn list_resource_examples_validate_and_query() {
     for dir in example_dirs("list-resources") {
@@ -359,7 +374,7 @@ fn quickstart_applies_and_destroys() {
 #[test]
 fn no_example_directory_is_left_untested() {
     // The groups above, plus directories with their own tests: a new top-level directory needs a test here.
-    let known = ["provider", "resources", "data-sources", "list-resources", "quickstart", "ci"];
+    let known = ["provider", "resources", "data-sources", "ephemeral-resources", "list-resources", "quickstart", "ci"];
     for entry in std::fs::read_dir(examples_root()).expect("examples/").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.path().is_dir() {

@@ -14,6 +14,7 @@ mod concurrency;
 mod demo;
 mod deployment;
 mod docs;
+mod ephemeral;
 mod examples;
 mod faults;
 mod logging;

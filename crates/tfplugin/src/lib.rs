@@ -6,12 +6,14 @@
 //! hclog-style logs. It knows nothing about any particular API.
 //!
 //! A provider implements [`Provider`], whose `configure` builds the client the server keeps and hands to
-//! every call, and registers typed [`Resource`]s, [`DataSource`]s and [`ListResource`]s: each declares a
-//! serde model of its schema ([`model`]; [`Field`] where null and unknown must stay apart) and works on
-//! models only. Decoding, encoding, merging plan edits and capturing diagnostics happen here, once.
+//! every call, and registers typed [`Resource`]s, [`DataSource`]s, [`ListResource`]s and
+//! [`EphemeralResource`]s: each declares a serde model of its schema ([`model`]; [`Field`] where null and
+//! unknown must stay apart) and works on models only. Decoding, encoding, merging plan edits and capturing
+//! diagnostics happen here, once.
 
 mod data_source;
 pub mod diag;
+mod ephemeral;
 mod handshake;
 pub mod logging;
 pub mod model;
@@ -21,6 +23,7 @@ mod resource;
 pub mod schema;
 mod server;
 pub mod tls;
+mod write_only;
 
 pub mod proto {
     //! Code generated from `proto/tfplugin6.proto` and `proto/plugin.proto`.
@@ -49,6 +52,7 @@ use tracing::{debug, warn};
 pub use cty;
 pub use data_source::{DataSource, DataSourceHandle, ListResource, ListResourceHandle, ListedObject};
 pub use diag::{Diagnostic, Diagnostics, Severity};
+pub use ephemeral::{EphemeralResource, EphemeralResourceHandle, Opened, Renewed};
 pub use handshake::HandshakeError;
 pub use model::Field;
 pub use provider::{Context, Interrupted, Provider};

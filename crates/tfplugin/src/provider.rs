@@ -1,6 +1,6 @@
 //! What a provider implements: the `Provider` itself, whose `configure` builds the client every resource,
-//! data source and list resource is handed, and the context passed to every operation. The server
-//! (`crate::server`) translates protocol requests into calls on these traits.
+//! data source, list resource and ephemeral resource is handed, and the context passed to every operation.
+//! The server (`crate::server`) translates protocol requests into calls on these traits.
 
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::data_source::{DataSourceHandle, ListResourceHandle};
 use crate::diag::Diagnostics;
+use crate::ephemeral::EphemeralResourceHandle;
 use crate::resource::ResourceHandle;
 use crate::schema::Schema;
 
@@ -79,6 +80,11 @@ pub trait Provider: Send + Sync + 'static {
     }
 
     fn list_resources(&self) -> Vec<ListResourceHandle<Self::Client>> {
+        Vec::new()
+    }
+
+    /// Ephemeral resources (Terraform ≥ 1.10); older clients never ask for them.
+    fn ephemeral_resources(&self) -> Vec<EphemeralResourceHandle<Self::Client>> {
         Vec::new()
     }
 }

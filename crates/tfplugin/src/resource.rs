@@ -73,6 +73,10 @@ pub trait Resource: Send + Sync + 'static {
 
     /// Creates the object. On failure, return whatever already exists as state together with the error, so
     /// that Terraform records it (tainted) instead of orphaning it.
+    ///
+    /// Here and in `update`, `planned` carries the configured values of write-only attributes (null in every
+    /// plan and state otherwise); the server nulls them again in the state returned. At plan time they are in
+    /// `Plan::config`.
     async fn create(
         &self,
         ctx: &Context,

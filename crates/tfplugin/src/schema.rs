@@ -166,7 +166,11 @@ pub struct Attribute {
     pub description: String,
     pub presence: Presence,
     pub sensitive: bool,
+    /// Never stored: configuration only (Terraform ≥ 1.11); see `crate::write_only`.
     pub write_only: bool,
+    /// For a write-only attribute, the stored attribute that clients without write-only support should use
+    /// instead; named in the diagnostic that refuses such clients.
+    pub stored_alternative: Option<String>,
     pub deprecation: Option<String>,
     /// A change of this attribute destroys and re-creates the object.
     pub requires_replace: bool,
@@ -207,6 +211,7 @@ impl Attribute {
             presence,
             sensitive: false,
             write_only: false,
+            stored_alternative: None,
             deprecation: None,
             requires_replace: false,
             use_state_for_unknown: false,
@@ -234,6 +239,20 @@ impl Attribute {
 
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+
+    /// Makes the attribute write-only: Terraform (1.11+) sends it in configuration only and the provider
+    /// never stores it; planned and recorded states hold null. Older clients are refused at validate when
+    /// they set it.
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self
+    }
+
+    /// The stored attribute that clients without write-only support should set instead of this one.
+    pub fn stored_alternative(mut self, name: &str) -> Self {
+        self.stored_alternative = Some(name.to_string());
         self
     }
 

@@ -12,12 +12,14 @@ use tracing::{debug, info_span, Instrument};
 
 use crate::data_source::{AnyDataSource, AnyListResource};
 use crate::diag::{path_to_proto, Diagnostic, Diagnostics};
+use crate::ephemeral::AnyEphemeralResource;
 use crate::model;
 use crate::plan::{plan_change, ProposedPlan};
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{Context, Provider};
 use crate::resource::AnyResource;
 use crate::schema::Schema;
+use crate::write_only;
 
 pub(crate) struct ProviderService<P: Provider> {
     provider: P,
@@ -25,6 +27,7 @@ pub(crate) struct ProviderService<P: Provider> {
     resources: HashMap<&'static str, Arc<dyn AnyResource<P::Client>>>,
     data_sources: HashMap<&'static str, Arc<dyn AnyDataSource<P::Client>>>,
     list_resources: HashMap<&'static str, Arc<dyn AnyListResource<P::Client>>>,
+    ephemeral_resources: HashMap<&'static str, Arc<dyn AnyEphemeralResource<P::Client>>>,
     /// Set by ConfigureProvider: the client, or why there is none.
     client: OnceLock<Result<Arc<P::Client>, Diagnostic>>,
     stop: CancellationToken,
@@ -35,8 +38,24 @@ impl<P: Provider> ProviderService<P> {
         let resources = provider.resources().into_iter().map(|r| (r.0.type_name(), r.0)).collect();
         let data_sources = provider.data_sources().into_iter().map(|d| (d.0.type_name(), d.0)).collect();
         let list_resources = provider.list_resources().into_iter().map(|l| (l.0.type_name(), l.0)).collect();
+        let ephemeral_resources = provider.ephemeral_resources().into_iter().map(|e| (e.0.type_name(), e.0)).collect();
         let schema = provider.schema();
-        ProviderService { provider, schema, resources, data_sources, list_resources, client: OnceLock::new(), stop }
+        ProviderService {
+            provider,
+            schema,
+            resources,
+            data_sources,
+            list_resources,
+            ephemeral_resources,
+            client: OnceLock::new(),
+            stop,
+        }
+    }
+
+    fn ephemeral_resource(&self, type_name: &str) -> Result<&Arc<dyn AnyEphemeralResource<P::Client>>, Status> {
+        self.ephemeral_resources
+            .get(type_name)
+            .ok_or_else(|| Status::not_found(format!("this provider has no ephemeral resource `{type_name}`")))
     }
 
     fn data_source(&self, type_name: &str) -> Result<&Arc<dyn AnyDataSource<P::Client>>, Status> {
@@ -148,11 +167,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             .keys()
             .map(|name| pb::get_metadata::ListResourceMetadata { type_name: name.to_string() })
             .collect();
+        let ephemeral_resources = self
+            .ephemeral_resources
+            .keys()
+            .map(|name| pb::get_metadata::EphemeralResourceMetadata { type_name: name.to_string() })
+            .collect();
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(Self::capabilities()),
             resources,
             data_sources,
             list_resources,
+            ephemeral_resources,
             ..Default::default()
         }))
     }
@@ -167,11 +192,15 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             self.data_sources.iter().map(|(name, d)| (name.to_string(), d.schema().to_proto())).collect();
         let list_resource_schemas =
             self.list_resources.iter().map(|(name, l)| (name.to_string(), l.schema().to_proto())).collect();
+        // Clients before 1.10 do not know this field and skip it, so it is safe to send to every client.
+        let ephemeral_resource_schemas =
+            self.ephemeral_resources.iter().map(|(name, e)| (name.to_string(), e.schema().to_proto())).collect();
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.schema.to_proto()),
             resource_schemas,
             data_source_schemas,
             list_resource_schemas,
+            ephemeral_resource_schemas,
             server_capabilities: Some(Self::capabilities()),
             ..Default::default()
         }))
@@ -214,8 +243,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let resource = self.resource(&request.type_name)?;
         let mut diags = Diagnostics::new();
         let schema = resource.schema();
+        // Terraform 1.11+ announces that it keeps write-only values out of state; an older client would
+        // store them as ordinary arguments.
+        let write_only_allowed = request.client_capabilities.is_some_and(|c| c.write_only_attributes_allowed);
         if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
             schema.block.validate(&config, &cty::Path::root(), &mut diags);
+            if !write_only_allowed {
+                write_only::refuse_for_old_clients(&schema.block, &config, &cty::Path::root(), &mut diags);
+            }
             resource.validate(&config, &mut diags);
         }
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.into_proto() }))
@@ -307,6 +342,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 Some(client) => resource.read(&self.context(), &client, &state, &mut diags).instrument(span).await,
                 None => state,
             };
+            let mut value = value;
+            write_only::null_out(&resource.schema().block, &mut value);
             new_identity = identity_data(resource.as_ref(), &value, &mut diags);
             new_state = diags.capture(encode(&value, &ty));
         }
@@ -347,6 +384,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 resource.modify_plan(&self.context(), &client, &mut plan, &mut diags).instrument(span).await;
             }
         }
+        // Whatever the resource planned, a plan never holds a write-only value.
+        write_only::null_out(&schema.block, &mut plan.planned);
         let planned_identity = identity_data(resource.as_ref(), &plan.planned, &mut diags).or(request.prior_identity);
         let planned_state = diags.capture(encode(&plan.planned, &ty));
         Ok(Response::new(pb::plan_resource_change::Response {
@@ -365,23 +404,30 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let request = request.into_inner();
         let resource = self.resource(&request.type_name)?;
+        let block = &resource.schema().block;
         let ty = resource.schema().value_type();
         let mut diags = Diagnostics::new();
         let prior = diags.capture(decode(request.prior_state.as_ref(), &ty));
         let planned = diags.capture(decode(request.planned_state.as_ref(), &ty));
-        let (Some(prior), Some(planned)) = (prior, planned) else {
+        let config = diags.capture(decode(request.config.as_ref(), &ty));
+        let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) else {
             return Ok(Response::new(pb::apply_resource_change::Response {
                 diagnostics: diags.into_proto(),
                 ..Default::default()
             }));
         };
         let span = info_span!("ApplyResourceChange", resource = resource.type_name());
-        let new_state = match diags.capture(self.client()) {
+        // Write-only values exist only in configuration: the resource gets them in the planned model, and the
+        // state it returns is stripped of them.
+        let planned =
+            if planned.is_null() { planned } else { write_only::with_config_values(block, &planned, &config) };
+        let mut new_state = match diags.capture(self.client()) {
             Some(client) => {
                 resource.apply(&self.context(), &client, &prior, &planned, &mut diags).instrument(span).await
             }
             None => prior,
         };
+        write_only::null_out(block, &mut new_state);
         debug!(resource = resource.type_name(), errors = diags.has_errors(), "apply finished");
         let new_identity = identity_data(resource.as_ref(), &new_state, &mut diags);
         let new_state = diags.capture(encode(&new_state, &ty));
@@ -423,6 +469,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }
         };
         let imported_resources = state
+            .map(|mut s| {
+                write_only::null_out(&resource.schema().block, &mut s);
+                s
+            })
             .and_then(|s| {
                 let identity = identity_data(resource.as_ref(), &s, &mut diags).or_else(|| request.identity.clone());
                 diags.capture(encode(&s, &ty)).map(|state| (state, identity))
@@ -566,6 +616,75 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(Box::pin(tokio_stream::iter(events))))
     }
 
+    async fn validate_ephemeral_resource_config(
+        &self,
+        request: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+        let request = request.into_inner();
+        let ephemeral = self.ephemeral_resource(&request.type_name)?;
+        let schema = ephemeral.schema();
+        let mut diags = Diagnostics::new();
+        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
+            schema.block.validate(&config, &cty::Path::root(), &mut diags);
+            ephemeral.validate(&config, &mut diags);
+        }
+        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags.into_proto() }))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        request: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+        let request = request.into_inner();
+        let ephemeral = self.ephemeral_resource(&request.type_name)?;
+        let ty = ephemeral.schema().value_type();
+        let mut diags = Diagnostics::new();
+        let mut response = pb::open_ephemeral_resource::Response::default();
+        let config = diags.capture(decode(request.config.as_ref(), &ty));
+        if let (Some(config), Some(client)) = (config, diags.capture(self.client())) {
+            let span = info_span!("OpenEphemeralResource", resource = ephemeral.type_name());
+            if let Some(opened) = ephemeral.open(&self.context(), &client, &config, &mut diags).instrument(span).await {
+                response.result = diags.capture(encode(&opened.result, &ty));
+                response.renew_at = opened.renew_at.map(prost_types::Timestamp::from);
+                response.private = opened.private;
+            }
+        }
+        response.diagnostics = diags.into_proto();
+        Ok(Response::new(response))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        request: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+        let request = request.into_inner();
+        let ephemeral = self.ephemeral_resource(&request.type_name)?;
+        let mut diags = Diagnostics::new();
+        let mut response = pb::renew_ephemeral_resource::Response::default();
+        if let Some(client) = diags.capture(self.client()) {
+            let span = info_span!("RenewEphemeralResource", resource = ephemeral.type_name());
+            let renewed = ephemeral.renew(&self.context(), &client, request.private, &mut diags).instrument(span).await;
+            response.renew_at = renewed.renew_at.map(prost_types::Timestamp::from);
+            response.private = renewed.private;
+        }
+        response.diagnostics = diags.into_proto();
+        Ok(Response::new(response))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        request: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+        let request = request.into_inner();
+        let ephemeral = self.ephemeral_resource(&request.type_name)?;
+        let mut diags = Diagnostics::new();
+        if let Some(client) = diags.capture(self.client()) {
+            let span = info_span!("CloseEphemeralResource", resource = ephemeral.type_name());
+            ephemeral.close(&self.context(), &client, request.private, &mut diags).instrument(span).await;
+        }
+        Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: diags.into_proto() }))
+    }
+
     async fn stop_provider(
         &self,
         _: Request<pb::stop_provider::Request>,
@@ -579,6 +698,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ephemeral::{EphemeralResource, EphemeralResourceHandle, Opened};
     use crate::resource::{Resource, ResourceHandle};
     use crate::schema::{Attribute, Schema};
     use async_trait::async_trait;
@@ -650,6 +770,116 @@ mod tests {
         fn resources(&self) -> Vec<ResourceHandle<()>> {
             vec![ResourceHandle::new(Renamed)]
         }
+        fn ephemeral_resources(&self) -> Vec<EphemeralResourceHandle<()>> {
+            vec![EphemeralResourceHandle::new(Greeting)]
+        }
+    }
+
+    #[derive(serde::Deserialize, serde::Serialize)]
+    struct GreetingModel {
+        name: Option<String>,
+        greeting: Option<String>,
+    }
+
+    /// An ephemeral resource that computes `greeting` from `name` and asks to be renewed.
+    struct Greeting;
+
+    #[async_trait]
+    impl EphemeralResource for Greeting {
+        type Client = ();
+        type Model = GreetingModel;
+        fn type_name(&self) -> &'static str {
+            "test_greeting"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new("greeting")
+                .attribute(Attribute::required("name", Type::String, "name"))
+                .attribute(Attribute::computed("greeting", Type::String, "greeting").sensitive())
+        }
+        fn validate(&self, config: &GreetingModel, diags: &mut Diagnostics) {
+            if config.name.as_deref() == Some("") {
+                diags.attribute_error(cty::Path::root().attr("name"), "Empty name", "`name` must not be empty.");
+            }
+        }
+        async fn open(
+            &self,
+            _: &Context,
+            _: &(),
+            mut config: GreetingModel,
+            _: &mut Diagnostics,
+        ) -> Option<Opened<GreetingModel>> {
+            config.greeting = config.name.as_ref().map(|n| format!("hello {n}"));
+            Some(Opened {
+                result: config,
+                renew_at: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(60)),
+                private: Some(b"lease-1".to_vec()),
+            })
+        }
+    }
+
+    fn configured_service() -> ProviderService<TestProvider> {
+        let service = ProviderService::new(TestProvider, CancellationToken::new());
+        let _ = service.client.set(Ok(Arc::new(())));
+        service
+    }
+
+    fn greeting_config(name: &str) -> Option<pb::DynamicValue> {
+        let value = Value::Object(
+            [("name".to_string(), Value::from(name)), ("greeting".to_string(), Value::Null)].into_iter().collect(),
+        );
+        Some(encode(&value, &Greeting.schema().value_type()).expect("encode"))
+    }
+
+    #[tokio::test]
+    async fn ephemeral_resources_are_advertised_with_their_schema() {
+        let service = configured_service();
+        let metadata = service.get_metadata(Request::new(Default::default())).await.expect("rpc").into_inner();
+        assert_eq!(metadata.ephemeral_resources[0].type_name, "test_greeting");
+        let schema = service.get_provider_schema(Request::new(Default::default())).await.expect("rpc").into_inner();
+        let greeting = &schema.ephemeral_resource_schemas["test_greeting"];
+        let attributes = &greeting.block.as_ref().expect("block").attributes;
+        assert!(attributes.iter().any(|a| a.name == "greeting" && a.computed && a.sensitive));
+    }
+
+    #[tokio::test]
+    async fn ephemeral_config_is_validated_with_attribute_paths() {
+        let service = configured_service();
+        let request = pb::validate_ephemeral_resource_config::Request {
+            type_name: "test_greeting".into(),
+            config: greeting_config(""),
+        };
+        let response =
+            service.validate_ephemeral_resource_config(Request::new(request)).await.expect("rpc").into_inner();
+        assert_eq!(response.diagnostics.len(), 1, "{:?}", response.diagnostics);
+        assert_eq!(response.diagnostics[0].attribute, Some(path_to_proto(&cty::Path::root().attr("name"))));
+    }
+
+    #[tokio::test]
+    async fn ephemeral_open_renew_and_close_round_trip() {
+        let service = configured_service();
+        let request = pb::open_ephemeral_resource::Request {
+            type_name: "test_greeting".into(),
+            config: greeting_config("world"),
+            client_capabilities: None,
+        };
+        let opened = service.open_ephemeral_resource(Request::new(request)).await.expect("rpc").into_inner();
+        assert!(opened.diagnostics.is_empty(), "{:?}", opened.diagnostics);
+        let ty = Greeting.schema().value_type();
+        let result = cty::msgpack::decode(&opened.result.expect("result").msgpack, &ty).expect("decode");
+        assert_eq!(result.get("greeting"), Some(&Value::from("hello world")));
+        assert_eq!(opened.renew_at.map(|t| t.seconds), Some(60));
+        assert_eq!(opened.private.as_deref(), Some(&b"lease-1"[..]));
+
+        let renew =
+            pb::renew_ephemeral_resource::Request { type_name: "test_greeting".into(), private: opened.private };
+        let renewed = service.renew_ephemeral_resource(Request::new(renew)).await.expect("rpc").into_inner();
+        assert_eq!(renewed.renew_at, None, "the default renew asks for no further renewal");
+        assert_eq!(renewed.private.as_deref(), Some(&b"lease-1"[..]), "and keeps the private bytes");
+
+        let close =
+            pb::close_ephemeral_resource::Request { type_name: "test_greeting".into(), private: renewed.private };
+        let closed = service.close_ephemeral_resource(Request::new(close)).await.expect("rpc").into_inner();
+        assert!(closed.diagnostics.is_empty());
     }
 
     #[tokio::test]

@@ -22,3 +22,20 @@ output "ecs_parameters" { # Dagster's ECS CloudFormation template
   value     = dagsterbranch_agent.branch.ecs_parameters
   sensitive = true
 }
+
+# With a token that must never be stored (Terraform 1.11+), give it write-only, for example from an
+# ephemeral variable. Nothing in state holds it then: the configurations above read it from the
+# DAGSTER_CLOUD_AGENT_TOKEN environment variable (Helm: the secret `dagster-cloud-agent-token`), and a new
+# token is applied by changing `token_wo_version` with it.
+#
+# variable "agent_token" {
+#   type      = string
+#   ephemeral = true
+#   sensitive = true
+# }
+#
+# resource "dagsterbranch_agent" "branch" {
+#   label            = "branch-deployments"
+#   token_wo         = var.agent_token
+#   token_wo_version = 1
+# }

@@ -19,6 +19,7 @@ use super::agent_token::{apply_scopes, Scopes};
 use super::shared::checks;
 use crate::client::ProviderClient;
 use crate::resources::shared::failure::{During, Failed};
+use crate::secret::Secret;
 use crate::wait::{self, Backoff, Poll, WaitError};
 
 pub struct AgentResource;
@@ -40,6 +41,16 @@ impl Resource for AgentResource {
 
     fn schema(&self) -> Schema {
         schema::schema()
+    }
+
+    fn validate(&self, config: &AgentState, diags: &mut Diagnostics) {
+        if !config.token.is_null() && !config.token_wo.is_null() {
+            diags.attribute_error(
+                Path::root().attr("token_wo"),
+                "Conflicting agent tokens",
+                "Set either `token` (stored in state) or `token_wo` (write-only, never stored), not both.",
+            );
+        }
     }
 
     async fn modify_plan(
@@ -139,12 +150,22 @@ impl Resource for AgentResource {
 /// The owned token's scopes after apply: what `deployments` asks for, so that drift seen on refresh shows as
 /// a change. A given token's scopes are not this resource's business.
 fn plan_token_scopes(plan: &mut Plan<AgentState>) {
+    // A write-only token is null in every plan; configuration is the one place that shows it.
+    let given = match (&plan.planned.token, &plan.config.token_wo) {
+        (Field::Known(_), _) | (_, Field::Known(_)) => Field::Known(()),
+        (Field::Unknown, _) | (_, Field::Unknown) => Field::Unknown,
+        (Field::Null, Field::Null) => Field::Null,
+    };
     let planned = &mut plan.planned;
-    let scopes = match (&planned.token, &planned.deployments) {
+    let scopes = match (given, &planned.deployments) {
         (Field::Null, Field::Known(names)) => Field::Known(scope_labels(&owned_token_scopes(names.clone()))),
         // A token not known yet may still turn out null, and then the resource owns one.
         (Field::Null | Field::Unknown, _) => Field::Unknown,
-        (Field::Known(_), _) => Field::Null,
+        (Field::Known(()), _) => {
+            // A given token replaces an owned one, which apply revokes.
+            planned.token_id = None;
+            Field::Null
+        }
     };
     if plan.prior.as_ref().is_some_and(|prior| prior.token_scopes != scopes) {
         // Scope drift alone is a change too; the apply then reads the agent's health again.
@@ -181,8 +202,17 @@ async fn converge(
             return prior.cloned();
         }
     };
-    match (state.token.clone(), owned) {
-        (Field::Known(given), owned) => {
+    let given = state.token.known().or(state.token_wo.known()).cloned();
+    match (given, owned) {
+        (Some(given), owned) => {
+            if !state.token_wo.is_null() {
+                // Read from configuration on every apply that reaches here (a `token_wo_version` change
+                // forces one), and checked before the owned token, if any, is given up for it.
+                if let Err(d) = check_write_only_token(client, &given).await {
+                    diags.push(d);
+                    return prior.cloned();
+                }
+            }
             if let Some(token_id) = owned {
                 if let Err(d) = revoke_owned_token(client, token_id).await {
                     diags.push(d);
@@ -190,7 +220,8 @@ async fn converge(
                 }
                 state.token_id = None;
             }
-            state.agent_token = Some(given);
+            // A write-only token must not reach state; the rendered configuration refers to it instead.
+            state.agent_token = if state.token_wo.is_null() { Some(given) } else { None };
             state.token_scopes = Field::Null;
         }
         (_, Some(token_id)) => {
@@ -241,6 +272,30 @@ async fn create_owned_token(client: &ProviderClient, state: &mut AgentState) -> 
     apply_scopes(dagster, token.id, &Scopes::new_token(), &state.owned_scopes()).await?;
     state.token_scopes = Field::Known(scope_labels(&state.owned_scopes()));
     Ok(())
+}
+
+/// A write-only token must be an agent token of the organization that is not revoked: unlike `token`, it
+/// cannot be looked at in state afterwards. Where Dagster+ does not reveal token values, there is nothing
+/// to compare with and the check passes.
+async fn check_write_only_token(client: &ProviderClient, token: &Secret) -> Result<(), Diagnostic> {
+    let inventory = client.dagster.agent_token_inventory().await.during("Could not read agent tokens")?;
+    if inventory.tokens.iter().all(|t| t.token.is_none()) {
+        return Ok(());
+    }
+    let at = Path::root().attr("token_wo");
+    match inventory.tokens.iter().find(|t| t.token.as_ref() == Some(token)) {
+        Some(found) if !found.revoked => Ok(()),
+        Some(found) => Err(Diagnostic::error(
+            "The write-only agent token is revoked",
+            format!("`token_wo` is agent token {}, which was revoked. Set a current token and change `token_wo_version`.", found.id),
+        )
+        .at(at)),
+        None => Err(Diagnostic::error(
+            "The write-only agent token is not known to Dagster+",
+            "`token_wo` is not an agent token of this organization. Set one of its agent tokens and change `token_wo_version`.",
+        )
+        .at(at)),
+    }
 }
 
 async fn revoke_owned_token(client: &ProviderClient, token_id: i64) -> Result<(), Failed> {

@@ -1,6 +1,7 @@
 //! The agent's configuration as each platform takes it: the Docker agent's `dagster.yaml`, values for the
 //! `dagster-cloud-agent` Helm chart, parameters for Dagster's ECS CloudFormation template, and the container
-//! environment. Every one holds the token, so every one is a secret.
+//! environment. Every one holds the token, so every one is a secret; with a write-only token (`token_wo`) they
+//! refer to it instead, so that no state holds it.
 
 use std::collections::BTreeMap;
 
@@ -10,18 +11,42 @@ use super::schema::{DEFAULT_IMAGE, DEFAULT_INCLUDE_DEFAULT_QUEUE, DEFAULT_REPLIC
 use super::state::AgentState;
 use crate::secret::Secret;
 
+/// The variable the agent container reads its token from (Dagster's own name for it).
+const TOKEN_ENV: &str = "DAGSTER_CLOUD_AGENT_TOKEN";
+/// What ECS parameters and `env` hold instead of a write-only token: substituted when deploying.
+const TOKEN_PLACEHOLDER: &str = "${DAGSTER_CLOUD_AGENT_TOKEN}";
+/// The Kubernetes secret (key `DAGSTER_CLOUD_AGENT_TOKEN`) the Helm values name instead of a write-only token.
+const HELM_TOKEN_SECRET: &str = "dagster-cloud-agent-token";
+
+/// How the rendered configuration gets the token.
+enum Token<'a> {
+    /// Written in, as the agent reads it directly.
+    Value(&'a str),
+    /// Referred to: the token is write-only and must not reach state.
+    Reference,
+}
+
 impl AgentState {
-    /// Fills every rendered output from the arguments and the effective token.
+    /// Fills every rendered output from the arguments and the effective token (a reference to it when the
+    /// token is write-only).
     pub(super) fn render(&mut self, organization: Option<&str>) {
-        let token = self.agent_token.as_ref().map(Secret::expose).unwrap_or_default().to_string();
+        let value = self.agent_token.as_ref().map(Secret::expose).unwrap_or_default().to_string();
+        let token = if self.token_wo.is_null() { Token::Value(&value) } else { Token::Reference };
         self.id = self.label.clone();
-        self.dagster_yaml = Some(Secret::new(to_yaml(&dagster_yaml_document(self, &token))));
-        self.helm_values = Some(Secret::new(to_yaml(&helm_document(self, &token))));
-        self.ecs_parameters = Some(ecs_parameters(self, &token, organization));
+        let dagster_yaml = Secret::new(to_yaml(&dagster_yaml_document(self, &token)));
+        let helm_values = Secret::new(to_yaml(&helm_document(self, &token)));
+        let ecs_parameters = ecs_parameters(self, &token, organization);
+        let env_token = match token {
+            Token::Value(value) => value,
+            Token::Reference => TOKEN_PLACEHOLDER,
+        };
         self.env = Some(BTreeMap::from([
             ("DAGSTER_HOME".to_string(), Secret::new("/opt/dagster/dagster_home")),
-            ("DAGSTER_CLOUD_AGENT_TOKEN".to_string(), Secret::new(token)),
+            (TOKEN_ENV.to_string(), Secret::new(env_token)),
         ]));
+        self.dagster_yaml = Some(dagster_yaml);
+        self.helm_values = Some(helm_values);
+        self.ecs_parameters = Some(ecs_parameters);
     }
 
     fn include_default_queue(&self) -> bool {
@@ -39,9 +64,14 @@ impl AgentState {
 }
 
 /// The Docker agent's `dagster.yaml`, in the shape of Dagster's branch-deployment guide.
-fn dagster_yaml_document(state: &AgentState, token: &str) -> Json {
+fn dagster_yaml_document(state: &AgentState, token: &Token<'_>) -> Json {
     let mut api = Map::new();
-    api.insert("agent_token".into(), token.into());
+    let token = match token {
+        Token::Value(value) => Json::from(*value),
+        // Dagster's config reads any string setting from the environment this way.
+        Token::Reference => json!({ "env": TOKEN_ENV }),
+    };
+    api.insert("agent_token".into(), token);
     api.insert("agent_label".into(), state.label().into());
     api.insert("branch_deployments".into(), true.into());
     let deployments = state.deployments();
@@ -81,11 +111,15 @@ fn dagster_yaml_document(state: &AgentState, token: &str) -> Json {
 }
 
 /// Values for the `dagster-cloud-agent` Helm chart.
-fn helm_document(state: &AgentState, token: &str) -> Json {
+fn helm_document(state: &AgentState, token: &Token<'_>) -> Json {
     let image = state.agent_image.as_deref().unwrap_or(DEFAULT_IMAGE);
     let (repository, tag) = split_image(image);
     let mut cloud = Map::new();
-    cloud.insert("agentToken".into(), token.into());
+    match token {
+        Token::Value(value) => cloud.insert("agentToken".into(), (*value).into()),
+        // The chart's way to take the token from an existing secret.
+        Token::Reference => cloud.insert("agentTokenSecretName".into(), HELM_TOKEN_SECRET.into()),
+    };
     cloud.insert("agentLabel".into(), state.label().into());
     cloud.insert("branchDeployments".into(), true.into());
     let deployments = state.deployments();
@@ -106,7 +140,11 @@ fn helm_document(state: &AgentState, token: &str) -> Json {
 }
 
 /// Parameters for Dagster's ECS agent CloudFormation template.
-fn ecs_parameters(state: &AgentState, token: &str, organization: Option<&str>) -> BTreeMap<String, Secret> {
+fn ecs_parameters(state: &AgentState, token: &Token<'_>, organization: Option<&str>) -> BTreeMap<String, Secret> {
+    let token = match token {
+        Token::Value(value) => *value,
+        Token::Reference => TOKEN_PLACEHOLDER,
+    };
     BTreeMap::from([
         ("DagsterOrganization".to_string(), Secret::new(organization.unwrap_or_default())),
         // Empty means "serve branch deployments only" in Dagster's template.
@@ -176,5 +214,27 @@ mod tests {
         b.render(Some("o"));
         assert_eq!(a.dagster_yaml, b.dagster_yaml);
         assert_eq!(a.helm_values, b.helm_values);
+    }
+
+    #[test]
+    fn a_write_only_token_is_referred_to_and_never_rendered() {
+        let token = "agent:o:write-only-secret";
+        let mut state = AgentState {
+            label: Some("bd".into()),
+            token_wo: tfplugin::Field::Known(Secret::new(token)),
+            ..AgentState::default()
+        };
+        state.render(Some("o"));
+        let rendered = [
+            state.dagster_yaml.as_ref().unwrap().expose().to_string(),
+            state.helm_values.as_ref().unwrap().expose().to_string(),
+            format!("{:?}", state.ecs_parameters.as_ref().unwrap().values().map(Secret::expose).collect::<Vec<_>>()),
+            format!("{:?}", state.env.as_ref().unwrap().values().map(Secret::expose).collect::<Vec<_>>()),
+        ];
+        assert!(rendered.iter().all(|r| !r.contains("write-only-secret")), "{rendered:?}");
+        assert!(rendered[0].contains("env: DAGSTER_CLOUD_AGENT_TOKEN"), "{}", rendered[0]);
+        assert!(rendered[1].contains("agentTokenSecretName: dagster-cloud-agent-token"), "{}", rendered[1]);
+        assert_eq!(state.ecs_parameters.as_ref().unwrap()["AgentToken"].expose(), TOKEN_PLACEHOLDER);
+        assert_eq!(state.env.as_ref().unwrap()[TOKEN_ENV].expose(), TOKEN_PLACEHOLDER);
     }
 }

@@ -27,6 +27,9 @@ pub struct AgentState {
     pub(super) label: Option<String>,
     /// A `Field`: at plan time, a token not known yet may still turn out null (and then one is owned).
     pub(super) token: Field<Secret>,
+    /// Write-only: null in every plan and state; during apply it holds the configured value.
+    pub(super) token_wo: Field<Secret>,
+    pub(super) token_wo_version: Option<String>,
     pub(super) deployments: Field<BTreeSet<String>>,
     pub(super) queues: Option<Vec<String>>,
     pub(super) include_default_queue: Option<bool>,
