@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use cty::{Type, Value};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{debug, info_span, Instrument};
@@ -20,6 +19,10 @@ use crate::provider::{Context, Provider};
 use crate::resource::AnyResource;
 use crate::schema::Schema;
 use crate::write_only;
+use values::{decode, encode, identity_data, prune_to_type, validate_config};
+
+mod read_only;
+mod values;
 
 pub(crate) struct ProviderService<P: Provider> {
     provider: P,
@@ -93,56 +96,6 @@ impl<P: Provider> ProviderService<P> {
 
     fn capabilities() -> pb::ServerCapabilities {
         pb::ServerCapabilities { get_provider_schema_optional: true, ..Default::default() }
-    }
-}
-
-fn decode(value: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Diagnostic> {
-    let result = match value {
-        None => return Ok(Value::Null),
-        Some(v) if !v.msgpack.is_empty() => cty::msgpack::decode(&v.msgpack, ty),
-        Some(v) if !v.json.is_empty() => cty::json::decode(&v.json, ty),
-        Some(_) => return Ok(Value::Null),
-    };
-    result.map_err(|e| {
-        Diagnostic::error("Provider could not decode a value from Terraform", e.message.clone()).at(e.path)
-    })
-}
-
-fn encode(value: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostic> {
-    cty::msgpack::encode(value, ty)
-        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
-        .map_err(|e| Diagnostic::error("Provider produced a value it cannot encode", e.message.clone()).at(e.path))
-}
-
-/// The identity of the object `state` describes, encoded for the protocol (resources without an identity,
-/// and states not fully known yet, have none).
-fn identity_data<C>(
-    resource: &dyn AnyResource<C>,
-    state: &Value,
-    diags: &mut Diagnostics,
-) -> Option<pb::ResourceIdentityData> {
-    let schema = resource.identity_schema()?;
-    let identity = resource.identity(state)?;
-    diags.capture(encode(&identity, &schema.value_type())).map(|v| pb::ResourceIdentityData { identity_data: Some(v) })
-}
-
-/// Drops attributes a state holds that the current schema no longer has; otherwise a removed attribute
-/// would make every old state undecodable.
-fn prune_to_type(json: &mut serde_json::Value, ty: &Type) {
-    match (json, ty) {
-        (serde_json::Value::Object(map), Type::Object(object)) => {
-            map.retain(|k, _| object.attributes.contains_key(k));
-            for (name, attr_ty) in &object.attributes {
-                if let Some(v) = map.get_mut(name) {
-                    prune_to_type(v, attr_ty);
-                }
-            }
-        }
-        (serde_json::Value::Array(items), Type::List(inner) | Type::Set(inner)) => {
-            items.iter_mut().for_each(|item| prune_to_type(item, inner))
-        }
-        (serde_json::Value::Object(map), Type::Map(inner)) => map.values_mut().for_each(|v| prune_to_type(v, inner)),
-        _ => {}
     }
 }
 
@@ -223,16 +176,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let request = request.into_inner();
-        let schema = &self.schema;
-        let mut diags = Diagnostics::new();
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
-            schema.block.validate(&config, &cty::Path::root(), &mut diags);
-            // A value the model cannot hold has already failed the schema's validators above.
-            if let Ok(typed) = model::decode(&config) {
-                self.provider.validate(&typed, &mut diags);
+        let diagnostics = validate_config(&self.schema, request.config.as_ref(), |config, diags| {
+            // A value the model cannot hold has already failed the schema's validators.
+            if let Ok(typed) = model::decode(config) {
+                self.provider.validate(&typed, diags);
             }
-        }
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags.into_proto() }))
+        });
+        Ok(Response::new(pb::validate_provider_config::Response { diagnostics }))
     }
 
     async fn validate_resource_config(
@@ -241,19 +191,16 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let request = request.into_inner();
         let resource = self.resource(&request.type_name)?;
-        let mut diags = Diagnostics::new();
-        let schema = resource.schema();
         // Terraform 1.11+ announces that it keeps write-only values out of state; an older client would
         // store them as ordinary arguments.
         let write_only_allowed = request.client_capabilities.is_some_and(|c| c.write_only_attributes_allowed);
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
-            schema.block.validate(&config, &cty::Path::root(), &mut diags);
+        let diagnostics = validate_config(resource.schema(), request.config.as_ref(), |config, diags| {
             if !write_only_allowed {
-                write_only::refuse_for_old_clients(&schema.block, &config, &cty::Path::root(), &mut diags);
+                write_only::refuse_for_old_clients(&resource.schema().block, config, &cty::Path::root(), diags);
             }
-            resource.validate(&config, &mut diags);
-        }
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.into_proto() }))
+            resource.validate(config, diags);
+        });
+        Ok(Response::new(pb::validate_resource_config::Response { diagnostics }))
     }
 
     async fn upgrade_resource_state(
@@ -523,36 +470,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let request = request.into_inner();
         let data_source = self.data_source(&request.type_name)?;
-        let schema = data_source.schema();
-        let mut diags = Diagnostics::new();
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
-            schema.block.validate(&config, &cty::Path::root(), &mut diags);
-            data_source.validate(&config, &mut diags);
-        }
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.into_proto() }))
+        let diagnostics = validate_config(data_source.schema(), request.config.as_ref(), |config, diags| {
+            data_source.validate(config, diags)
+        });
+        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics }))
     }
 
     async fn read_data_source(
         &self,
         request: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
-        let request = request.into_inner();
-        let data_source = self.data_source(&request.type_name)?;
-        let ty = data_source.schema().value_type();
-        let mut diags = Diagnostics::new();
-        let mut state = None;
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &ty)) {
-            let span = info_span!("ReadDataSource", data_source = data_source.type_name());
-            if let Some(client) = diags.capture(self.client()) {
-                let value = data_source.read(&self.context(), &client, &config, &mut diags).instrument(span).await;
-                state = value.and_then(|v| diags.capture(encode(&v, &ty)));
-            }
-        }
-        Ok(Response::new(pb::read_data_source::Response {
-            state,
-            diagnostics: diags.into_proto(),
-            ..Default::default()
-        }))
+        self.serve_read_data_source(request).await
     }
 
     async fn validate_list_resource_config(
@@ -561,59 +489,16 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
         let request = request.into_inner();
         let list = self.list_resource(&request.type_name)?;
-        let schema = list.schema();
-        let mut diags = Diagnostics::new();
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
-            schema.block.validate(&config, &cty::Path::root(), &mut diags);
-            list.validate(&config, &mut diags);
-        }
-        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diags.into_proto() }))
+        let diagnostics =
+            validate_config(list.schema(), request.config.as_ref(), |config, diags| list.validate(config, diags));
+        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics }))
     }
 
     async fn list_resource(
         &self,
         request: Request<pb::list_resource::Request>,
     ) -> Result<Response<tonic::codegen::BoxStream<pb::list_resource::Event>>, Status> {
-        let request = request.into_inner();
-        let list = self.list_resource(&request.type_name)?;
-        let resource = self.resource(&request.type_name)?;
-        let identity_type = resource
-            .identity_schema()
-            .map(|s| s.value_type())
-            .ok_or_else(|| Status::internal(format!("`{}` is listed but has no identity", request.type_name)))?;
-        let state_type = resource.schema().value_type();
-        let mut diags = Diagnostics::new();
-        let mut events = Vec::new();
-        let config = diags.capture(decode(request.config.as_ref(), &list.schema().value_type()));
-        if let (Some(config), Some(client)) = (config, diags.capture(self.client())) {
-            let span = info_span!("ListResource", resource = list.type_name());
-            let found = list
-                .list(
-                    &self.context(),
-                    &client,
-                    &config,
-                    request.include_resource_object,
-                    request.limit,
-                    (&identity_type, &state_type),
-                    &mut diags,
-                )
-                .instrument(span)
-                .await;
-            for (object, mut event_diags) in found {
-                let identity = event_diags.capture(encode(&object.identity, &identity_type));
-                let resource_object = object.state.and_then(|state| event_diags.capture(encode(&state, &state_type)));
-                events.push(Ok(pb::list_resource::Event {
-                    identity: identity.map(|v| pb::ResourceIdentityData { identity_data: Some(v) }),
-                    display_name: object.display_name,
-                    resource_object,
-                    diagnostic: event_diags.into_proto(),
-                }));
-            }
-        }
-        if !diags.is_empty() {
-            events.push(Ok(pb::list_resource::Event { diagnostic: diags.into_proto(), ..Default::default() }));
-        }
-        Ok(Response::new(Box::pin(tokio_stream::iter(events))))
+        self.serve_list_resource(request).await
     }
 
     async fn validate_ephemeral_resource_config(
@@ -622,67 +507,31 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
         let request = request.into_inner();
         let ephemeral = self.ephemeral_resource(&request.type_name)?;
-        let schema = ephemeral.schema();
-        let mut diags = Diagnostics::new();
-        if let Some(config) = diags.capture(decode(request.config.as_ref(), &schema.value_type())) {
-            schema.block.validate(&config, &cty::Path::root(), &mut diags);
-            ephemeral.validate(&config, &mut diags);
-        }
-        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags.into_proto() }))
+        let diagnostics = validate_config(ephemeral.schema(), request.config.as_ref(), |config, diags| {
+            ephemeral.validate(config, diags)
+        });
+        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics }))
     }
 
     async fn open_ephemeral_resource(
         &self,
         request: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        let request = request.into_inner();
-        let ephemeral = self.ephemeral_resource(&request.type_name)?;
-        let ty = ephemeral.schema().value_type();
-        let mut diags = Diagnostics::new();
-        let mut response = pb::open_ephemeral_resource::Response::default();
-        let config = diags.capture(decode(request.config.as_ref(), &ty));
-        if let (Some(config), Some(client)) = (config, diags.capture(self.client())) {
-            let span = info_span!("OpenEphemeralResource", resource = ephemeral.type_name());
-            if let Some(opened) = ephemeral.open(&self.context(), &client, &config, &mut diags).instrument(span).await {
-                response.result = diags.capture(encode(&opened.result, &ty));
-                response.renew_at = opened.renew_at.map(prost_types::Timestamp::from);
-                response.private = opened.private;
-            }
-        }
-        response.diagnostics = diags.into_proto();
-        Ok(Response::new(response))
+        self.serve_open_ephemeral_resource(request).await
     }
 
     async fn renew_ephemeral_resource(
         &self,
         request: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        let request = request.into_inner();
-        let ephemeral = self.ephemeral_resource(&request.type_name)?;
-        let mut diags = Diagnostics::new();
-        let mut response = pb::renew_ephemeral_resource::Response::default();
-        if let Some(client) = diags.capture(self.client()) {
-            let span = info_span!("RenewEphemeralResource", resource = ephemeral.type_name());
-            let renewed = ephemeral.renew(&self.context(), &client, request.private, &mut diags).instrument(span).await;
-            response.renew_at = renewed.renew_at.map(prost_types::Timestamp::from);
-            response.private = renewed.private;
-        }
-        response.diagnostics = diags.into_proto();
-        Ok(Response::new(response))
+        self.serve_renew_ephemeral_resource(request).await
     }
 
     async fn close_ephemeral_resource(
         &self,
         request: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        let request = request.into_inner();
-        let ephemeral = self.ephemeral_resource(&request.type_name)?;
-        let mut diags = Diagnostics::new();
-        if let Some(client) = diags.capture(self.client()) {
-            let span = info_span!("CloseEphemeralResource", resource = ephemeral.type_name());
-            ephemeral.close(&self.context(), &client, request.private, &mut diags).instrument(span).await;
-        }
-        Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: diags.into_proto() }))
+        self.serve_close_ephemeral_resource(request).await
     }
 
     async fn stop_provider(
@@ -696,5 +545,4 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 }
 
 #[cfg(test)]
-#[path = "server_tests.rs"]
 mod tests;

@@ -3,6 +3,7 @@ use crate::ephemeral::{EphemeralResource, EphemeralResourceHandle, Opened};
 use crate::resource::{Resource, ResourceHandle};
 use crate::schema::{Attribute, Schema};
 use async_trait::async_trait;
+use cty::{Type, Value};
 use pb::provider_server::Provider as _;
 
 #[derive(serde::Deserialize, serde::Serialize)]
