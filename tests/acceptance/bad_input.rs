@@ -67,27 +67,6 @@ fn added(name: &'static str, kind: Kind, attribute: &'static str, lines: &str) -
 }
 
 /// The provider block, valid: the emulator for Dagster+, moto for AWS.
-fn provider_block(emulator_url: &str, moto_url: &str) -> String {
-    format!(
-        r#"terraform {{
-  required_providers {{
-    dagsterbranch = {{ source = "{PROVIDER_SOURCE}" }}
-  }}
-}}
-
-provider "dagsterbranch" {{
-  organization = "{ORG}"
-  url          = "{emulator_url}"
-  api_token    = "{ADMIN_TOKEN}"
-  aws {{
-    region       = "{MOTO_REGION}"
-    endpoint_url = "{moto_url}"
-  }}
-}}
-"#
-    )
-}
-
 const AGENT_TOKEN: &str = r#"
 resource "dagsterbranch_agent_token" "bad" {
   description            = "branch agent"
@@ -359,7 +338,7 @@ impl Outcome {
 }
 
 fn configuration(kind: Kind, edits: &[(String, String)], emulator_url: &str, moto_url: &str) -> String {
-    let mut provider = provider_block(emulator_url, moto_url);
+    let mut provider = provider_config(emulator_url, Some(moto_url));
     let mut resource = resource_template(kind);
     for (from, to) in edits {
         let target = if kind == Kind::Provider { &mut provider } else { &mut resource };
