@@ -21,6 +21,8 @@ const MAX_ATTEMPTS: u32 = 10;
 pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub iam: aws_sdk_iam::Client,
+    pub secretsmanager: aws_sdk_secretsmanager::Client,
+    pub ssm: aws_sdk_ssm::Client,
     sdk: SdkConfig,
 }
 
@@ -50,7 +52,13 @@ impl Clients {
             )
         })?;
         info!(%region, profile = ?settings.profile, endpoint = ?settings.endpoint_url, "AWS clients ready");
-        Ok(Clients { ecr: aws_sdk_ecr::Client::new(&sdk), iam: aws_sdk_iam::Client::new(&sdk), sdk })
+        Ok(Clients {
+            ecr: aws_sdk_ecr::Client::new(&sdk),
+            iam: aws_sdk_iam::Client::new(&sdk),
+            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
+            ssm: aws_sdk_ssm::Client::new(&sdk),
+            sdk,
+        })
     }
 
     /// STS and ECR clients that sign with the given access key instead of the provider's credentials: to

@@ -13,3 +13,4 @@ pub mod names;
 pub mod owner;
 pub mod policy;
 pub mod retry;
+pub mod secret_store;

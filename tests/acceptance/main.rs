@@ -20,4 +20,5 @@ mod faults;
 mod logging;
 mod protocol;
 mod registry;
+mod registry_store;
 mod release;

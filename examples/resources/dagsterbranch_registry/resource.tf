@@ -22,3 +22,21 @@ output "ci_secrets" {
   value     = dagsterbranch_registry.images.ci_secrets
   sensitive = true
 }
+
+# The same for another repository, with the CI secrets written to AWS Secrets Manager (as one JSON object) and
+# kept out of Terraform's state: state holds only the secret's ARN, version and a SHA-256 fingerprint. CI reads
+# the secret with its own AWS role; `type = "ssm"` with a name such as `/ci/dagster-ml` writes an SSM
+# SecureString parameter instead.
+resource "dagsterbranch_registry" "ml" {
+  name                  = "dagster/ml"
+  store_secret_in_state = false
+
+  secret_store {
+    type = "secretsmanager"
+    name = "ci/dagster-ml-registry"
+  }
+}
+
+output "ml_ci_secrets_arn" {
+  value = dagsterbranch_registry.ml.secret_store_arn
+}

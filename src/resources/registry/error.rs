@@ -45,6 +45,14 @@ pub enum RegistryError {
     KeyNotUsable(#[source] Box<AwsError>),
     #[error("Could not delete the previous access key")]
     DeletePreviousKey(#[source] Box<AwsError>),
+    #[error("Could not write the CI secrets to the secret store")]
+    WriteSecretStore(#[source] Box<AwsError>),
+    #[error("Could not read the secret store")]
+    ReadSecretStore(#[source] Box<AwsError>),
+    #[error("Could not delete the secret store")]
+    DeleteSecretStore(#[source] Box<AwsError>),
+    #[error("No secret to write to the secret store")]
+    NoSecretToStore(#[source] Box<AwsError>),
 }
 
 impl From<RegistryError> for Diagnostic {

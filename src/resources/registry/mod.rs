@@ -10,6 +10,7 @@ mod error;
 mod plan;
 mod repository;
 mod schema;
+mod secret_store;
 mod state;
 mod user;
 
@@ -47,7 +48,7 @@ async fn create_parts(
     user::put_policy(ctx, &clients.iam, plan, state, true).await?;
     access_key::rotate(ctx, clients, state, plan.wait_for_credentials.unwrap_or(true), true).await?;
     state.ci_secrets = access_key::ci_secrets(state, &client.dagster_url).into();
-    Ok(())
+    secret_store::sync(clients, None, plan, state).await
 }
 
 /// Brings the existing parts to `plan` and re-creates missing ones, recording each as it succeeds.
@@ -69,7 +70,7 @@ async fn update_parts(
     }
     state.key_rotation = plan.key_rotation.clone();
     state.ci_secrets = access_key::ci_secrets(state, &client.dagster_url).into();
-    Ok(())
+    secret_store::sync(clients, Some(prior), plan, state).await
 }
 
 /// Reads every part back; `None` when neither the repository nor the user exists. `importing`: also take
@@ -84,10 +85,30 @@ async fn find(
     if let Some(user) = user::refresh(&clients.iam, prior, importing, &mut state).await? {
         access_key::refresh(&clients.iam, &user, importing, &mut state).await?;
     }
+    secret_store::refresh(clients, &mut state).await?;
     if state.repository_arn.is_null() && state.user_arn.is_null() {
         return Ok(None);
     }
     Ok(Some(state))
+}
+
+/// The store's name must suit its type; keeping the secret out of state needs a store to put it in.
+fn validate_store(config: &RegistryState, diags: &mut Diagnostics) {
+    if config.store_secret_in_state == Some(false) && config.secret_store.is_null() {
+        diags.attribute_error(
+            Path::root().attr("store_secret_in_state"),
+            "Secret kept out of state without a secret store",
+            "`store_secret_in_state = false` leaves the secret access key nowhere. Add a `secret_store` block, or remove `store_secret_in_state`.",
+        );
+    }
+    let Some(store) = config.secret_store.known() else { return };
+    let (Some(kind), Some(name)) = (store.kind.known(), store.name.known()) else { return };
+    if ![crate::aws::secret_store::SECRETS_MANAGER, crate::aws::secret_store::SSM].contains(&kind.as_str()) {
+        return; // the attribute's own validator names it
+    }
+    if let Err(problem) = crate::aws::secret_store::check_name(kind, name) {
+        diags.attribute_error(Path::root().attr("secret_store").attr("name"), "Invalid secret store name", problem);
+    }
 }
 
 #[async_trait]
@@ -107,6 +128,7 @@ impl Resource for RegistryResource {
     }
 
     fn validate(&self, config: &RegistryState, diags: &mut Diagnostics) {
+        validate_store(config, diags);
         let Some(encryption) = config.encryption.known() else { return };
         // A null type means the default, AES256.
         let aes = match &encryption.kind {
@@ -146,7 +168,10 @@ impl Resource for RegistryResource {
         state.user_name = Field::Known(planned.effective_user_name());
         state.clear_repository();
         state.clear_user();
-        if let Err(error) = create_parts(ctx, client, &clients, &planned, &mut state).await {
+        state.clear_store();
+        let result = create_parts(ctx, client, &clients, &planned, &mut state).await;
+        state.withhold_secret();
+        if let Err(error) = result {
             diags.push(error);
             if state.repository_arn.is_null() && state.user_arn.is_null() {
                 return None;
@@ -186,7 +211,11 @@ impl Resource for RegistryResource {
         let mut state = prior.clone();
         state.force_delete = planned.force_delete;
         state.wait_for_credentials = planned.wait_for_credentials;
-        if let Err(error) = update_parts(ctx, client, &clients, &prior, &planned, &mut state).await {
+        state.store_secret_in_state = planned.store_secret_in_state;
+        let result = update_parts(ctx, client, &clients, &prior, &planned, &mut state).await;
+        // Also on failure: a key minted before a failed store write is recorded by id only.
+        state.withhold_secret();
+        if let Err(error) = result {
             diags.push(error);
         }
         Some(state)
@@ -195,6 +224,7 @@ impl Resource for RegistryResource {
     async fn delete(&self, ctx: &Context, client: &ProviderClient, state: RegistryState, diags: &mut Diagnostics) {
         let result = async {
             let clients = aws(client).await?;
+            secret_store::delete(&clients, &state).await?;
             user::delete(ctx, &clients.iam, &state).await?;
             repository::delete(&clients.ecr, &state).await
         }
@@ -231,6 +261,7 @@ impl Resource for RegistryResource {
             name: Some(repository.to_string()),
             force_delete: Some(true),
             wait_for_credentials: Some(true),
+            store_secret_in_state: Some(true),
             user_name: Field::Known(user.unwrap_or(&derived).to_string()),
             user: user
                 .filter(|u| *u != derived)
@@ -291,5 +322,48 @@ mod tests {
         RegistryResource.validate(&config, &mut diags);
         let error = diags.iter().next().expect("an error");
         assert_eq!(error.path, Some(Path::root().attr("encryption").attr("kms_key")));
+    }
+
+    #[test]
+    fn debug_of_a_stored_state_shows_no_secret() {
+        let mut state = RegistryState {
+            access_key_id: Field::Known("AKIAEXAMPLE".into()),
+            secret_access_key: Field::Known(Secret::new("s3cr3t")),
+            repository_arn: Field::Known("arn:aws:ecr:eu-west-1:123456789012:repository/dagster/app".into()),
+            store_secret_in_state: Some(false),
+            secret_fingerprint: Field::Known("ab".into()),
+            ..RegistryState::default()
+        };
+        state.ci_secrets = access_key::ci_secrets(&state, "https://acme.dagster.cloud").into();
+        assert!(!format!("{state:?}").contains("s3cr3t"));
+        state.withhold_secret();
+        let encoded = tfplugin::model::encode(&state, &schema::schema().value_type()).unwrap();
+        assert!(!format!("{encoded:?}").contains("s3cr3t"), "kept out of state");
+        assert!(encoded.get("secret_access_key").is_some_and(Value::is_null));
+    }
+
+    #[test]
+    fn bad_store_settings_are_rejected_at_the_attribute() {
+        let cases = [
+            (
+                serde_json::json!({ "name": "a/b", "store_secret_in_state": false }),
+                Path::root().attr("store_secret_in_state"),
+            ),
+            (
+                serde_json::json!({ "name": "a/b", "secret_store": { "type": "ssm", "name": "ci/app" } }),
+                Path::root().attr("secret_store").attr("name"),
+            ),
+            (
+                serde_json::json!({ "name": "a/b", "secret_store": { "type": "secretsmanager", "name": "ci app" } }),
+                Path::root().attr("secret_store").attr("name"),
+            ),
+        ];
+        for (config, path) in cases {
+            let value = tfplugin::model::encode(&config, &schema::schema().value_type()).unwrap();
+            let config: RegistryState = tfplugin::model::decode(&value).unwrap();
+            let mut diags = Diagnostics::new();
+            RegistryResource.validate(&config, &mut diags);
+            assert_eq!(diags.iter().next().expect("an error").path, Some(path));
+        }
     }
 }

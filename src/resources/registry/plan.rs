@@ -11,6 +11,58 @@ use crate::aws::{names, policy};
 
 /// Refines `plan.planned`; `dagster_url` goes into a kept key's `ci_secrets`.
 pub(super) fn modify(plan: &mut Plan<RegistryState>, dagster_url: &str) {
+    modify_parts(plan, dagster_url);
+    modify_store(plan);
+}
+
+/// The secret store's computed values: kept when nothing is written; unknown when the store is written (a
+/// new key, a changed type, name or key, a store deleted or changed outside Terraform). A write without the
+/// secret in state needs a new key: the old secret cannot be recovered.
+fn modify_store(plan: &mut Plan<RegistryState>) {
+    let planned = &mut plan.planned;
+    match &planned.secret_store {
+        Field::Null => planned.clear_store(),
+        Field::Unknown => unknown_store(planned),
+        Field::Known(_) => {
+            let prior_target = plan.prior.as_ref().and_then(RegistryState::store_target);
+            let target = planned.store_target();
+            let prior = plan.prior.as_ref();
+            let needs_write = target.is_none()
+                || prior_target != target
+                || prior.is_none_or(|p| p.secret_store_arn.is_null() || p.secret_fingerprint.is_null())
+                || planned.access_key_id.is_unknown();
+            if needs_write {
+                // The secret to write must be known at apply: a state without it mints a new key.
+                if prior.is_some_and(|p| p.secret_access_key.is_null()) {
+                    planned.access_key_id = Field::Unknown;
+                    planned.secret_access_key = Field::Unknown;
+                    planned.ci_secrets = Field::Unknown;
+                }
+                let arn = match (prior, &prior_target, &target) {
+                    (Some(p), Some(a), Some(b)) if a.kind == b.kind && a.name == b.name => p.secret_store_arn.clone(),
+                    _ => Field::Unknown,
+                };
+                unknown_store(planned);
+                if !arn.is_null() {
+                    planned.secret_store_arn = arn;
+                }
+            } else if let Some(prior) = prior {
+                planned.secret_store_arn = prior.secret_store_arn.clone();
+                planned.secret_store_version = prior.secret_store_version.clone();
+                planned.secret_fingerprint = prior.secret_fingerprint.clone();
+            }
+        }
+    }
+    planned.withhold_secret();
+}
+
+fn unknown_store(planned: &mut RegistryState) {
+    planned.secret_store_arn = Field::Unknown;
+    planned.secret_store_version = Field::Unknown;
+    planned.secret_fingerprint = Field::Unknown;
+}
+
+fn modify_parts(plan: &mut Plan<RegistryState>, dagster_url: &str) {
     let planned = &mut plan.planned;
     let name = planned.name.clone();
     planned.id = known_or_unknown(name.clone());
@@ -177,5 +229,50 @@ mod tests {
         assert!(rotated.planned.access_key_id.is_unknown());
         assert!(rotated.planned.secret_access_key.is_unknown());
         assert!(rotated.planned.ci_secrets.is_unknown());
+    }
+
+    #[test]
+    fn a_store_without_the_secret_in_state_plans_no_secret_and_a_new_key_for_repairs() {
+        let config = state(serde_json::json!({
+            "name": "dagster/app", "store_secret_in_state": false,
+            "secret_store": { "type": "ssm", "name": "/ci/app" },
+        }));
+        let mut created = plan(None, config.clone());
+        modify(&mut created, "https://acme.dagster.cloud");
+        assert!(created.planned.secret_access_key.is_null() && created.planned.ci_secrets.is_null());
+        assert!(created.planned.secret_store_version.is_unknown() && created.planned.secret_fingerprint.is_unknown());
+
+        let prior = state(serde_json::json!({
+            "name": "dagster/app", "store_secret_in_state": false, "allow_manifest_read": false,
+            "secret_store": { "type": "ssm", "name": "/ci/app" },
+            "repository_arn": "arn:aws:ecr:eu-west-1:1:repository/dagster/app",
+            "user_name": "dagster+app-ecr-push", "user_arn": "arn:aws:iam::1:user/dagster+app-ecr-push",
+            "access_key_id": "AKIAEXAMPLE", "secret_store_arn": "arn:aws:ssm:eu-west-1:1:parameter/ci/app",
+            "secret_store_version": "1", "secret_fingerprint": "ab",
+        }));
+        let mut kept = plan(Some(prior.clone()), config.clone());
+        modify(&mut kept, "https://acme.dagster.cloud");
+        assert_eq!(kept.planned.access_key_id, prior.access_key_id, "nothing to write, the key stays");
+        assert_eq!(kept.planned.secret_fingerprint, prior.secret_fingerprint);
+
+        // Read found another value (fingerprint cleared): the store is written with a new key.
+        let drifted = RegistryState { secret_fingerprint: Field::Null, ..prior.clone() };
+        let mut repaired = plan(Some(drifted), config.clone());
+        modify(&mut repaired, "https://acme.dagster.cloud");
+        assert!(repaired.planned.access_key_id.is_unknown());
+        assert!(repaired.planned.secret_access_key.is_null(), "still kept out of state");
+        assert!(repaired.planned.secret_store_version.is_unknown());
+        assert_eq!(repaired.planned.secret_store_arn, prior.secret_store_arn, "same store, same ARN");
+
+        // Another name: a new store (unknown ARN).
+        let mut moved_config = config;
+        moved_config.secret_store = Field::Known(crate::resources::registry::state::SecretStoreBlock {
+            kind: Field::Known("ssm".into()),
+            name: Field::Known("/ci/other".into()),
+            kms_key_id: Field::Null,
+        });
+        let mut moved = plan(Some(prior), moved_config);
+        modify(&mut moved, "https://acme.dagster.cloud");
+        assert!(moved.planned.secret_store_arn.is_unknown());
     }
 }

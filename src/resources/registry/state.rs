@@ -11,6 +11,7 @@ use tfplugin::Field;
 
 use super::schema::{DEFAULT_ENCRYPTION, DEFAULT_PATH, DEFAULT_TAG_MUTABILITY};
 use crate::aws::lifecycle::LifecycleRules;
+use crate::aws::secret_store::StoreTarget;
 use crate::aws::{ecr, names, policy};
 use crate::secret::Secret;
 
@@ -40,6 +41,34 @@ pub struct RegistryState {
     pub(super) encryption: Field<Encryption>,
     pub(super) lifecycle_policy: Field<Lifecycle>,
     pub(super) user: Field<UserBlock>,
+    pub(super) store_secret_in_state: Option<bool>,
+    pub(super) secret_store: Field<SecretStoreBlock>,
+    pub(super) secret_store_arn: Field<String>,
+    pub(super) secret_store_version: Field<String>,
+    pub(super) secret_fingerprint: Field<String>,
+}
+
+/// The `secret_store` block.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+pub(super) struct SecretStoreBlock {
+    #[serde(rename = "type")]
+    pub(super) kind: Field<String>,
+    pub(super) name: Field<String>,
+    pub(super) kms_key_id: Field<String>,
+}
+
+impl SecretStoreBlock {
+    /// Where to write, when every setting is known.
+    pub(super) fn target(&self) -> Option<StoreTarget> {
+        if self.kms_key_id.is_unknown() {
+            return None;
+        }
+        Some(StoreTarget {
+            kind: self.kind.known()?.clone(),
+            name: self.name.known()?.clone(),
+            kms_key_id: self.kms_key_id.known().cloned(),
+        })
+    }
 }
 
 /// The `encryption` block.
@@ -120,6 +149,30 @@ impl RegistryState {
 
     pub(super) fn lifecycle_document(&self) -> Option<String> {
         self.lifecycle_policy.known().and_then(|l| l.rules().render())
+    }
+
+    /// Whether `secret_access_key` and `ci_secrets` are kept in state (the default).
+    pub(super) fn secret_in_state(&self) -> bool {
+        self.store_secret_in_state.unwrap_or(true)
+    }
+
+    /// The configured secret store, when its settings are known.
+    pub(super) fn store_target(&self) -> Option<StoreTarget> {
+        self.secret_store.known().and_then(SecretStoreBlock::target)
+    }
+
+    pub(super) fn clear_store(&mut self) {
+        self.secret_store_arn = Field::Null;
+        self.secret_store_version = Field::Null;
+        self.secret_fingerprint = Field::Null;
+    }
+
+    /// Drops the secret from what is recorded when the configuration keeps it out of state.
+    pub(super) fn withhold_secret(&mut self) {
+        if !self.secret_in_state() {
+            self.secret_access_key = Field::Null;
+            self.ci_secrets = Field::Null;
+        }
     }
 
     /// `user.name` as configured.

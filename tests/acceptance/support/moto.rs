@@ -181,15 +181,23 @@ impl Moto {
                         .push((user.user_name().to_string(), key.access_key_id().unwrap_or_default().to_string()));
                 }
             }
+            let secrets = aws_sdk_secretsmanager::Client::new(&config);
+            let listed = secrets.list_secrets().send().await.expect("ListSecrets");
+            inventory.secrets = listed.secret_list().iter().filter_map(|s| s.name().map(str::to_string)).collect();
+            let ssm = aws_sdk_ssm::Client::new(&config);
+            let described = ssm.describe_parameters().send().await.expect("DescribeParameters");
+            inventory.parameters = described.parameters().iter().filter_map(|p| p.name().map(str::to_string)).collect();
             inventory
         })
     }
 }
 
-/// ECR repositories, IAM users and (user, access key id) pairs.
+/// ECR repositories, IAM users, (user, access key id) pairs, Secrets Manager secrets and SSM parameters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AwsInventory {
     pub repositories: Vec<String>,
     pub users: Vec<String>,
     pub keys: Vec<(String, String)>,
+    pub secrets: Vec<String>,
+    pub parameters: Vec<String>,
 }
