@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 use tracing::info;
 
 use super::error::{Error, Result};
+use super::json_protocol::{self, JsonClient};
 use crate::client::AwsSettings;
 use crate::secret::Secret;
 
@@ -21,8 +22,8 @@ const MAX_ATTEMPTS: u32 = 10;
 pub struct Clients {
     pub ecr: aws_sdk_ecr::Client,
     pub iam: aws_sdk_iam::Client,
-    pub secretsmanager: aws_sdk_secretsmanager::Client,
-    pub ssm: aws_sdk_ssm::Client,
+    pub secretsmanager: JsonClient,
+    pub ssm: JsonClient,
     sdk: SdkConfig,
 }
 
@@ -55,8 +56,8 @@ impl Clients {
         Ok(Clients {
             ecr: aws_sdk_ecr::Client::new(&sdk),
             iam: aws_sdk_iam::Client::new(&sdk),
-            secretsmanager: aws_sdk_secretsmanager::Client::new(&sdk),
-            ssm: aws_sdk_ssm::Client::new(&sdk),
+            secretsmanager: JsonClient::new(&json_protocol::SECRETS_MANAGER, &sdk, &region)?,
+            ssm: JsonClient::new(&json_protocol::SSM, &sdk, &region)?,
             sdk,
         })
     }

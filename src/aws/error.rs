@@ -51,6 +51,55 @@ impl ApiError {
         }
     }
 
+    /// An error answer of a JSON-protocol service: the code is the `__type` field (or the
+    /// `x-amzn-ErrorType` header) without its namespace, e.g. `ResourceNotFoundException`.
+    pub fn from_json_error(operation: &'static str, status: u16, header_code: Option<&str>, body: &[u8]) -> Self {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(rename = "__type")]
+            kind: Option<String>,
+            #[serde(alias = "Message")]
+            message: Option<String>,
+        }
+        let answer: Option<Answer> = serde_json::from_slice(body).ok();
+        let raw_code = answer.as_ref().and_then(|a| a.kind.clone()).or_else(|| header_code.map(str::to_string));
+        let code = raw_code.map(|c| {
+            let c = c.rsplit('#').next().unwrap_or_default();
+            c.split(':').next().unwrap_or_default().to_string()
+        });
+        let message = answer.and_then(|a| a.message);
+        let detail = match (&code, message) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.clone(),
+            (None, _) => format!("HTTP {status}"),
+        };
+        ApiError { operation, code, status: Some(status), detail }
+    }
+
+    /// No answer at all (connection refused, reset, timed out).
+    pub fn transport(operation: &'static str, detail: &str) -> Self {
+        ApiError { operation, code: None, status: None, detail: detail.to_string() }
+    }
+
+    /// The request could not be signed (no credentials, a bad endpoint).
+    pub fn credentials(operation: &'static str, detail: &str) -> Self {
+        ApiError { operation, code: Some("CredentialsError".to_string()), status: None, detail: detail.to_string() }
+    }
+
+    /// A success answer that is not the JSON the operation promises.
+    pub fn unparsable(operation: &'static str, detail: &str) -> Self {
+        ApiError { operation, code: None, status: None, detail: format!("unexpected answer: {detail}") }
+    }
+
+    /// Worth another attempt: throttling, a server-side failure or no answer at all.
+    pub fn is_transient(&self) -> bool {
+        let throttled = matches!(
+            self.code.as_deref(),
+            Some("ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded")
+        );
+        throttled || self.status.is_some_and(|s| s >= 500) || (self.code.is_none() && self.status.is_none())
+    }
+
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }

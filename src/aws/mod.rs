@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod ecr;
 pub mod error;
 pub mod iam;
+pub mod json_protocol;
 pub mod lifecycle;
 pub mod login;
 pub mod names;

@@ -8,8 +8,13 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use tracing::info;
 
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tfplugin::Context;
+
 use super::clients::Clients;
-use super::error::{ApiError, Error, NameOperation, Result};
+use super::error::{ApiError, Error, Result};
+use super::json_protocol::{request_token, JsonClient};
 use super::owner;
 use crate::secret::Secret;
 
@@ -46,52 +51,49 @@ pub fn fingerprint(document: &Secret) -> String {
 /// Writes `document` as a new version, creating the store (with the marker naming `registry`) when it does
 /// not exist. A store of the same name made by someone else is refused.
 pub async fn write(
+    ctx: &Context,
     clients: &Clients,
     target: &StoreTarget,
     document: &Secret,
     registry: &str,
 ) -> Result<StoredVersion> {
     match target.kind.as_str() {
-        SECRETS_MANAGER => write_secret(&clients.secretsmanager, target, document, registry).await,
-        _ => write_parameter(&clients.ssm, target, document, registry).await,
+        SECRETS_MANAGER => write_secret(ctx, &clients.secretsmanager, target, document, registry).await,
+        _ => write_parameter(ctx, &clients.ssm, target, document, registry).await,
     }
 }
 
 /// The store's ARN, current version and value; `None` when it does not exist.
-pub async fn read(clients: &Clients, target: &StoreTarget) -> Result<Option<(StoredVersion, Secret)>> {
+pub async fn read(ctx: &Context, clients: &Clients, target: &StoreTarget) -> Result<Option<(StoredVersion, Secret)>> {
     match target.kind.as_str() {
-        SECRETS_MANAGER => read_secret(&clients.secretsmanager, &target.name).await,
-        _ => read_parameter(&clients.ssm, &target.name).await,
+        SECRETS_MANAGER => read_secret(ctx, &clients.secretsmanager, &target.name).await,
+        _ => read_parameter(ctx, &clients.ssm, &target.name).await,
     }
 }
 
 /// Deletes the store at once (no recovery window); a store already gone is fine.
-pub async fn delete(clients: &Clients, target: &StoreTarget) -> Result<()> {
-    match target.kind.as_str() {
+pub async fn delete(ctx: &Context, clients: &Clients, target: &StoreTarget) -> Result<()> {
+    let (result, gone) = match target.kind.as_str() {
         SECRETS_MANAGER => {
+            let input = json!({"SecretId": target.name, "ForceDeleteWithoutRecovery": true});
             let result = clients
                 .secretsmanager
-                .delete_secret()
-                .secret_id(&target.name)
-                .force_delete_without_recovery(true)
-                .send()
-                .await
-                .op("secretsmanager:DeleteSecret");
-            match result {
-                Err(e) if e.is("ResourceNotFoundException") => {}
-                other => {
-                    other?;
-                }
-            }
+                .call::<_, Value>(ctx, "DeleteSecret", "secretsmanager:DeleteSecret", &input)
+                .await;
+            (result, "ResourceNotFoundException")
         }
         _ => {
-            let result = clients.ssm.delete_parameter().name(&target.name).send().await.op("ssm:DeleteParameter");
-            match result {
-                Err(e) if e.is("ParameterNotFound") => {}
-                other => {
-                    other?;
-                }
-            }
+            let input = json!({"Name": target.name});
+            (
+                clients.ssm.call::<_, Value>(ctx, "DeleteParameter", "ssm:DeleteParameter", &input).await,
+                "ParameterNotFound",
+            )
+        }
+    };
+    match result {
+        Err(Error::Api(e)) if e.is(gone) => {}
+        other => {
+            other?;
         }
     }
     info!(store = %target.kind, name = %target.name, "secret store deleted");
@@ -104,142 +106,219 @@ fn not_ours(kind: &str, name: &str, registry: &str) -> Error {
     ))
 }
 
-async fn write_secret(
-    client: &aws_sdk_secretsmanager::Client,
-    target: &StoreTarget,
-    document: &Secret,
-    registry: &str,
-) -> Result<StoredVersion> {
-    use aws_sdk_secretsmanager::types::Tag;
-    let tags = owner::marked(&BTreeMap::new(), registry)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    let created = client
-        .create_secret()
-        .name(&target.name)
-        .set_kms_key_id(target.kms_key_id.clone())
-        .secret_string(document.expose())
-        .description(format!("CI secrets of the dagsterbranch registry {registry}"))
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .op("secretsmanager:CreateSecret");
-    match created {
-        Ok(output) => {
-            let arn = output.arn().ok_or_else(|| ApiError::missing("secretsmanager:CreateSecret", "ARN"))?;
-            let version =
-                output.version_id().ok_or_else(|| ApiError::missing("secretsmanager:CreateSecret", "VersionId"))?;
-            info!(name = %target.name, %arn, "Secrets Manager secret created");
-            Ok(StoredVersion { arn: arn.to_string(), version: version.to_string() })
-        }
-        Err(e) if e.is("ResourceExistsException") => {
-            let described =
-                client.describe_secret().secret_id(&target.name).send().await.op("secretsmanager:DescribeSecret")?;
-            let tags: BTreeMap<String, String> =
-                described.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect();
-            if !owner::owned_by(&tags, registry) {
-                return Err(not_ours("Secrets Manager secret", &target.name, registry));
-            }
-            let output = client
-                .put_secret_value()
-                .secret_id(&target.name)
-                .secret_string(document.expose())
-                .send()
-                .await
-                .op("secretsmanager:PutSecretValue")?;
-            let arn = output.arn().ok_or_else(|| ApiError::missing("secretsmanager:PutSecretValue", "ARN"))?;
-            let version =
-                output.version_id().ok_or_else(|| ApiError::missing("secretsmanager:PutSecretValue", "VersionId"))?;
-            info!(name = %target.name, %version, "Secrets Manager secret: new version");
-            Ok(StoredVersion { arn: arn.to_string(), version: version.to_string() })
-        }
-        Err(e) => Err(e.into()),
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Tag {
+    key: String,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagAnswer {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+fn tag_map(tags: Vec<TagAnswer>) -> BTreeMap<String, String> {
+    tags.into_iter().filter_map(|t| Some((t.key?, t.value?))).collect()
+}
+
+fn marker_tags(registry: &str) -> Vec<Tag> {
+    owner::marked(&BTreeMap::new(), registry).into_iter().map(|(key, value)| Tag { key, value }).collect()
+}
+
+/// The answer of CreateSecret, UpdateSecret and GetSecretValue.
+#[derive(Deserialize)]
+struct SecretVersion {
+    #[serde(rename = "ARN")]
+    arn: Option<String>,
+    #[serde(rename = "VersionId")]
+    version_id: Option<String>,
+    #[serde(rename = "SecretString")]
+    secret_string: Option<Secret>,
+}
+
+impl SecretVersion {
+    fn stored(&self, operation: &'static str) -> Result<StoredVersion> {
+        let arn = self.arn.clone().ok_or_else(|| ApiError::missing(operation, "ARN"))?;
+        let version = self.version_id.clone().ok_or_else(|| ApiError::missing(operation, "VersionId"))?;
+        Ok(StoredVersion { arn, version })
     }
 }
 
-async fn read_secret(client: &aws_sdk_secretsmanager::Client, name: &str) -> Result<Option<(StoredVersion, Secret)>> {
-    let output = match client.get_secret_value().secret_id(name).send().await.op("secretsmanager:GetSecretValue") {
-        Err(e) if e.is("ResourceNotFoundException") => return Ok(None),
-        // A secret scheduled for deletion answers InvalidRequestException: it is gone for our purposes.
-        Err(e) if e.is("InvalidRequestException") => return Ok(None),
-        other => other?,
-    };
-    let arn = output.arn().ok_or_else(|| ApiError::missing("secretsmanager:GetSecretValue", "ARN"))?;
-    let version = output.version_id().ok_or_else(|| ApiError::missing("secretsmanager:GetSecretValue", "VersionId"))?;
-    let value = Secret::new(output.secret_string().unwrap_or_default());
-    Ok(Some((StoredVersion { arn: arn.to_string(), version: version.to_string() }, value)))
-}
-
-async fn write_parameter(
-    client: &aws_sdk_ssm::Client,
+async fn write_secret(
+    ctx: &Context,
+    client: &JsonClient,
     target: &StoreTarget,
     document: &Secret,
     registry: &str,
 ) -> Result<StoredVersion> {
-    use aws_sdk_ssm::types::{ParameterType, Tag};
-    let tags = owner::marked(&BTreeMap::new(), registry)
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Request(e.to_string()))?;
-    // Tags cannot go with Overwrite, so the first write creates (with the marker) and later ones overwrite.
-    let created = client
-        .put_parameter()
-        .name(&target.name)
-        .r#type(ParameterType::SecureString)
-        .set_key_id(target.kms_key_id.clone())
-        .value(document.expose())
-        .description(format!("CI secrets of the dagsterbranch registry {registry}"))
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .op("ssm:PutParameter");
-    let version = match created {
-        Ok(output) => output.version(),
-        Err(e) if e.is("ParameterAlreadyExists") => {
-            let listed = client
-                .list_tags_for_resource()
-                .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
-                .resource_id(&target.name)
-                .send()
-                .await
-                .op("ssm:ListTagsForResource")?;
-            let tags: BTreeMap<String, String> =
-                listed.tag_list().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
-            if !owner::owned_by(&tags, registry) {
-                return Err(not_ours("SSM parameter", &target.name, registry));
-            }
-            client
-                .put_parameter()
-                .name(&target.name)
-                .r#type(ParameterType::SecureString)
-                .set_key_id(target.kms_key_id.clone())
-                .value(document.expose())
-                .overwrite(true)
-                .send()
-                .await
-                .op("ssm:PutParameter")?
-                .version()
-        }
-        Err(e) => return Err(e.into()),
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Create<'a> {
+        name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        kms_key_id: Option<&'a str>,
+        secret_string: &'a str,
+        description: String,
+        tags: Vec<Tag>,
+        client_request_token: String,
+    }
+    let create = Create {
+        name: &target.name,
+        kms_key_id: target.kms_key_id.as_deref(),
+        secret_string: document.expose(),
+        description: format!("CI secrets of the dagsterbranch registry {registry}"),
+        tags: marker_tags(registry),
+        client_request_token: request_token(),
     };
-    // PutParameter does not return the ARN; GetParameter does (without decryption: no value needed).
-    let got = client.get_parameter().name(&target.name).send().await.op("ssm:GetParameter")?;
-    let arn = got.parameter().and_then(|p| p.arn()).ok_or_else(|| ApiError::missing("ssm:GetParameter", "ARN"))?;
-    info!(name = %target.name, version, "SSM parameter written");
-    Ok(StoredVersion { arn: arn.to_string(), version: version.to_string() })
+    match client.call::<_, SecretVersion>(ctx, "CreateSecret", "secretsmanager:CreateSecret", &create).await {
+        Ok(answer) => {
+            let stored = answer.stored("secretsmanager:CreateSecret")?;
+            info!(name = %target.name, arn = %stored.arn, "Secrets Manager secret created");
+            Ok(stored)
+        }
+        Err(Error::Api(e)) if e.is("ResourceExistsException") => {
+            #[derive(Deserialize)]
+            struct Described {
+                #[serde(rename = "Tags", default)]
+                tags: Vec<TagAnswer>,
+            }
+            let input = json!({"SecretId": target.name});
+            let described: Described =
+                client.call(ctx, "DescribeSecret", "secretsmanager:DescribeSecret", &input).await?;
+            if !owner::owned_by(&tag_map(described.tags), registry) {
+                return Err(not_ours("Secrets Manager secret", &target.name, registry));
+            }
+            // UpdateSecret rather than PutSecretValue: it also moves the secret to a changed KMS key.
+            #[derive(Serialize)]
+            #[serde(rename_all = "PascalCase")]
+            struct Update<'a> {
+                secret_id: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                kms_key_id: Option<&'a str>,
+                secret_string: &'a str,
+                client_request_token: String,
+            }
+            let update = Update {
+                secret_id: &target.name,
+                kms_key_id: target.kms_key_id.as_deref(),
+                secret_string: document.expose(),
+                client_request_token: request_token(),
+            };
+            let answer: SecretVersion =
+                client.call(ctx, "UpdateSecret", "secretsmanager:UpdateSecret", &update).await?;
+            let stored = answer.stored("secretsmanager:UpdateSecret")?;
+            info!(name = %target.name, version = %stored.version, "Secrets Manager secret: new version");
+            Ok(stored)
+        }
+        Err(e) => Err(e),
+    }
 }
 
-async fn read_parameter(client: &aws_sdk_ssm::Client, name: &str) -> Result<Option<(StoredVersion, Secret)>> {
-    let output = match client.get_parameter().name(name).with_decryption(true).send().await.op("ssm:GetParameter") {
-        Err(e) if e.is("ParameterNotFound") => return Ok(None),
+async fn read_secret(ctx: &Context, client: &JsonClient, name: &str) -> Result<Option<(StoredVersion, Secret)>> {
+    let input = json!({"SecretId": name});
+    let answer: SecretVersion = match client.call(ctx, "GetSecretValue", "secretsmanager:GetSecretValue", &input).await
+    {
+        Err(Error::Api(e)) if e.is("ResourceNotFoundException") => return Ok(None),
+        // A secret scheduled for deletion answers InvalidRequestException: it is gone for our purposes.
+        Err(Error::Api(e)) if e.is("InvalidRequestException") => return Ok(None),
         other => other?,
     };
-    let Some(parameter) = output.parameter() else { return Ok(None) };
-    let arn = parameter.arn().ok_or_else(|| ApiError::missing("ssm:GetParameter", "ARN"))?;
-    let value = Secret::new(parameter.value().unwrap_or_default());
-    Ok(Some((StoredVersion { arn: arn.to_string(), version: parameter.version().to_string() }, value)))
+    let stored = answer.stored("secretsmanager:GetSecretValue")?;
+    Ok(Some((stored, answer.secret_string.unwrap_or_else(|| Secret::new("")))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Parameter {
+    #[serde(rename = "ARN")]
+    arn: Option<String>,
+    version: i64,
+    value: Option<Secret>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GotParameter {
+    parameter: Option<Parameter>,
+}
+
+async fn write_parameter(
+    ctx: &Context,
+    client: &JsonClient,
+    target: &StoreTarget,
+    document: &Secret,
+    registry: &str,
+) -> Result<StoredVersion> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Put<'a> {
+        name: &'a str,
+        r#type: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        key_id: Option<&'a str>,
+        value: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tags: Option<Vec<Tag>>,
+        overwrite: bool,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct PutAnswer {
+        version: i64,
+    }
+    let mut put = Put {
+        name: &target.name,
+        r#type: "SecureString",
+        key_id: target.kms_key_id.as_deref(),
+        value: document.expose(),
+        description: Some(format!("CI secrets of the dagsterbranch registry {registry}")),
+        tags: Some(marker_tags(registry)),
+        overwrite: false,
+    };
+    // Tags cannot go with Overwrite, so the first write creates (with the marker) and later ones overwrite.
+    let version = match client.call::<_, PutAnswer>(ctx, "PutParameter", "ssm:PutParameter", &put).await {
+        Ok(answer) => answer.version,
+        Err(Error::Api(e)) if e.is("ParameterAlreadyExists") => {
+            #[derive(Deserialize)]
+            struct Listed {
+                #[serde(rename = "TagList", default)]
+                tag_list: Vec<TagAnswer>,
+            }
+            let input = json!({"ResourceType": "Parameter", "ResourceId": target.name});
+            let listed: Listed = client.call(ctx, "ListTagsForResource", "ssm:ListTagsForResource", &input).await?;
+            if !owner::owned_by(&tag_map(listed.tag_list), registry) {
+                return Err(not_ours("SSM parameter", &target.name, registry));
+            }
+            put.tags = None;
+            put.description = None;
+            put.overwrite = true;
+            client.call::<_, PutAnswer>(ctx, "PutParameter", "ssm:PutParameter", &put).await?.version
+        }
+        Err(e) => return Err(e),
+    };
+    // PutParameter does not return the ARN; GetParameter does (without decryption: no value needed).
+    let input = json!({"Name": target.name});
+    let got: GotParameter = client.call(ctx, "GetParameter", "ssm:GetParameter", &input).await?;
+    let arn = got.parameter.and_then(|p| p.arn).ok_or_else(|| ApiError::missing("ssm:GetParameter", "ARN"))?;
+    info!(name = %target.name, version, "SSM parameter written");
+    Ok(StoredVersion { arn, version: version.to_string() })
+}
+
+async fn read_parameter(ctx: &Context, client: &JsonClient, name: &str) -> Result<Option<(StoredVersion, Secret)>> {
+    let input = json!({"Name": name, "WithDecryption": true});
+    let got: GotParameter = match client.call(ctx, "GetParameter", "ssm:GetParameter", &input).await {
+        Err(Error::Api(e)) if e.is("ParameterNotFound") => return Ok(None),
+        other => other?,
+    };
+    let Some(parameter) = got.parameter else { return Ok(None) };
+    let arn = parameter.arn.ok_or_else(|| ApiError::missing("ssm:GetParameter", "ARN"))?;
+    let value = parameter.value.unwrap_or_else(|| Secret::new(""));
+    Ok(Some((StoredVersion { arn, version: parameter.version.to_string() }, value)))
 }
 
 /// Plan-time check of a store name for its type.

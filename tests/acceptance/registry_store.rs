@@ -42,51 +42,6 @@ impl Aws {
         self.runtime.block_on(future)
     }
 
-    /// The store's current JSON document, or `None` when it does not exist.
-    fn stored(&self, kind: &str, name: &str) -> Option<String> {
-        if kind == "secretsmanager" {
-            let client = aws_sdk_secretsmanager::Client::new(&self.config);
-            self.run(client.get_secret_value().secret_id(name).send())
-                .ok()
-                .and_then(|o| o.secret_string().map(str::to_string))
-        } else {
-            let client = aws_sdk_ssm::Client::new(&self.config);
-            self.run(client.get_parameter().name(name).with_decryption(true).send())
-                .ok()
-                .and_then(|o| o.parameter().and_then(|p| p.value().map(str::to_string)))
-        }
-    }
-
-    fn overwrite(&self, kind: &str, name: &str, value: &str) {
-        if kind == "secretsmanager" {
-            let client = aws_sdk_secretsmanager::Client::new(&self.config);
-            self.run(client.put_secret_value().secret_id(name).secret_string(value).send()).expect("PutSecretValue");
-        } else {
-            let client = aws_sdk_ssm::Client::new(&self.config);
-            self.run(
-                client
-                    .put_parameter()
-                    .name(name)
-                    .value(value)
-                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-                    .overwrite(true)
-                    .send(),
-            )
-            .expect("PutParameter");
-        }
-    }
-
-    fn remove(&self, kind: &str, name: &str) {
-        if kind == "secretsmanager" {
-            let client = aws_sdk_secretsmanager::Client::new(&self.config);
-            self.run(client.delete_secret().secret_id(name).force_delete_without_recovery(true).send())
-                .expect("DeleteSecret");
-        } else {
-            let client = aws_sdk_ssm::Client::new(&self.config);
-            self.run(client.delete_parameter().name(name).send()).expect("DeleteParameter");
-        }
-    }
-
     fn key_ids(&self, user: &str) -> Vec<String> {
         let iam = aws_sdk_iam::Client::new(&self.config);
         let output = self.run(iam.list_access_keys().user_name(user).send()).expect("ListAccessKeys");
@@ -94,13 +49,23 @@ impl Aws {
     }
 }
 
+/// The store's current JSON document as boto3 reads it, or `None` when it does not exist.
+fn stored(moto: &Moto, kind: &str, name: &str) -> Option<String> {
+    serde_json::from_value(moto.boto(&["read", kind, name])).expect("a string or null")
+}
+
 fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn config(moto: &Moto, kind: &str, name: &str, rotation: &str) -> String {
+    config_with_key(moto, kind, name, rotation, None)
+}
+
+fn config_with_key(moto: &Moto, kind: &str, name: &str, rotation: &str, kms_key_id: Option<&str>) -> String {
+    let key = kms_key_id.map(|k| format!("    kms_key_id = \"{k}\"\n")).unwrap_or_default();
     format!(
-        "{}\nresource \"dagsterbranch_registry\" \"ci\" {{\n  name = \"dagster/stored\"\n  key_rotation = \"{rotation}\"\n  store_secret_in_state = false\n  secret_store {{\n    type = \"{kind}\"\n    name = \"{name}\"\n  }}\n}}\n",
+        "{}\nresource \"dagsterbranch_registry\" \"ci\" {{\n  name = \"dagster/stored\"\n  key_rotation = \"{rotation}\"\n  store_secret_in_state = false\n  secret_store {{\n    type = \"{kind}\"\n    name = \"{name}\"\n{key}  }}\n}}\n",
         provider_config(DAGSTER_URL, Some(&moto.url()))
     )
 }
@@ -110,7 +75,7 @@ fn check_store(moto: &Moto, aws: &Aws, ws: &Workspace, kind: &str, name: &str, c
     let state = ws.state_attributes(ADDRESS);
     assert!(state["secret_access_key"].is_null(), "{context}: secret in state: {state}");
     assert!(state["ci_secrets"].is_null(), "{context}: ci_secrets in state: {state}");
-    let text = aws.stored(kind, name).unwrap_or_else(|| panic!("{context}: no store"));
+    let text = stored(moto, kind, name).unwrap_or_else(|| panic!("{context}: no store"));
     assert_eq!(state["secret_fingerprint"], sha256_hex(&text), "{context}: fingerprint");
     assert!(state["secret_store_arn"].as_str().is_some_and(|a| !a.is_empty()), "{context}: {state}");
     let document: Value = serde_json::from_str(&text).expect("stored JSON");
@@ -167,7 +132,7 @@ fn store_lifecycle(kind: &str, name: &str) {
     ws.assert_empty_plan("after rotation");
 
     // A value changed outside Terraform: drift, repaired with a new key and version.
-    aws.overwrite(kind, name, "{\"AWS_ACCESS_KEY_ID\":\"tampered\"}");
+    moto.boto(&["overwrite", kind, name, "{\"AWS_ACCESS_KEY_ID\":\"tampered\"}"]);
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "a changed store value must show as drift:\n{}", plan.describe());
     ws.apply();
@@ -177,7 +142,7 @@ fn store_lifecycle(kind: &str, name: &str) {
     ws.assert_empty_plan("after repairing a changed value");
 
     // The store deleted outside Terraform: repaired.
-    aws.remove(kind, name);
+    moto.boto(&["remove", kind, name]);
     assert_eq!(ws.plan().code, 2, "a deleted store must show as drift");
     ws.apply();
     check_store(&moto, &aws, &ws, kind, name, "after repairing a deleted store");
@@ -195,6 +160,65 @@ fn secrets_manager_store_keeps_the_secret_out_of_state() {
 #[test]
 fn ssm_store_keeps_the_secret_out_of_state() {
     store_lifecycle("ssm", "/ci/dagster-stored");
+}
+
+/// Moving the store to another type and name, to another KMS key, and onto a name someone else holds: the
+/// old store is deleted only after the new one is written, a failed write leaves a state that records what
+/// exists (the next apply repairs it), and nothing is left behind.
+#[test]
+fn store_moves_between_types_names_and_keys_and_survives_a_failed_write() {
+    let moto = Moto::start();
+    let aws = Aws::new(&moto, "testing", "testing");
+    let mut ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+
+    ws.write(&config(&moto, "ssm", "/ci/first", "1"));
+    ws.apply();
+    check_store(&moto, &aws, &ws, "ssm", "/ci/first", "created in SSM");
+
+    ws.write(&config_with_key(&moto, "secretsmanager", "ci/second", "1", Some("alias/ci-one")));
+    ws.apply();
+    check_store(&moto, &aws, &ws, "secretsmanager", "ci/second", "moved to Secrets Manager");
+    let inventory = moto.aws_inventory();
+    assert_eq!((inventory.secrets, inventory.parameters), (vec!["ci/second".to_string()], vec![]), "old store deleted");
+    assert_eq!(moto.boto(&["kms_key", "ci/second"]), "alias/ci-one");
+    ws.assert_empty_plan("after the move");
+
+    ws.write(&config_with_key(&moto, "secretsmanager", "ci/second", "1", Some("alias/ci-two")));
+    ws.apply();
+    check_store(&moto, &aws, &ws, "secretsmanager", "ci/second", "after a KMS key change");
+    assert_eq!(moto.boto(&["kms_key", "ci/second"]), "alias/ci-two", "the secret moves to the new key");
+    ws.assert_empty_plan("after the KMS key change");
+
+    // A name held by a secret the provider did not create: refused, and the state still records the parts.
+    moto.boto(&["create_foreign", "ci/taken"]);
+    ws.write(&config(&moto, "secretsmanager", "ci/taken", "1"));
+    let failed = ws.run_json(&["apply", "-auto-approve"]);
+    assert_eq!(failed.run.code, 1, "writing over a foreign secret must fail:\n{}", failed.run.describe());
+    assert!(
+        failed.errors().any(|d| d.summary.contains("secret store") || d.detail.contains("ci/taken")),
+        "the error names the store:\n{}",
+        failed.listing()
+    );
+    assert_eq!(stored(&moto, "secretsmanager", "ci/taken").as_deref(), Some("{}"), "the foreign secret is untouched");
+    let state = ws.state_attributes(ADDRESS);
+    assert!(state["secret_access_key"].is_null(), "no secret in state after a failed write: {state}");
+    let user = state["user_name"].as_str().expect("the user is still recorded");
+    let key = state["access_key_id"].as_str().expect("the key is recorded by id");
+    assert_eq!(aws.key_ids(user), vec![key.to_string()], "the state records the key that exists");
+    assert_eq!(ws.plan().code, 2, "the failed write shows as a change");
+
+    ws.write(&config(&moto, "secretsmanager", "ci/third", "1"));
+    ws.apply();
+    check_store(&moto, &aws, &ws, "secretsmanager", "ci/third", "after repairing the failed write");
+    ws.assert_empty_plan("after repairing the failed write");
+    let inventory = moto.aws_inventory();
+    assert_eq!(inventory.secrets, vec!["ci/taken".to_string(), "ci/third".to_string()], "ci/second deleted");
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    let inventory = moto.aws_inventory();
+    assert_eq!(inventory.secrets, vec!["ci/taken".to_string()], "destroy removes only what it created");
+    assert!(inventory.users.is_empty() && inventory.repositories.is_empty() && inventory.parameters.is_empty());
 }
 
 #[test]

@@ -48,7 +48,7 @@ async fn create_parts(
     user::put_policy(ctx, &clients.iam, plan, state, true).await?;
     access_key::rotate(ctx, clients, state, plan.wait_for_credentials.unwrap_or(true), true).await?;
     state.ci_secrets = access_key::ci_secrets(state, &client.dagster_url).into();
-    secret_store::sync(clients, None, plan, state).await
+    secret_store::sync(ctx, clients, None, plan, state).await
 }
 
 /// Brings the existing parts to `plan` and re-creates missing ones, recording each as it succeeds.
@@ -70,12 +70,13 @@ async fn update_parts(
     }
     state.key_rotation = plan.key_rotation.clone();
     state.ci_secrets = access_key::ci_secrets(state, &client.dagster_url).into();
-    secret_store::sync(clients, Some(prior), plan, state).await
+    secret_store::sync(ctx, clients, Some(prior), plan, state).await
 }
 
 /// Reads every part back; `None` when neither the repository nor the user exists. `importing`: also take
 /// the settings that configuration would otherwise give (lifecycle rules, manifest read, the key's id).
 async fn find(
+    ctx: &Context,
     clients: &Clients,
     prior: &RegistryState,
     importing: bool,
@@ -85,7 +86,7 @@ async fn find(
     if let Some(user) = user::refresh(&clients.iam, prior, importing, &mut state).await? {
         access_key::refresh(&clients.iam, &user, importing, &mut state).await?;
     }
-    secret_store::refresh(clients, &mut state).await?;
+    secret_store::refresh(ctx, clients, &mut state).await?;
     if state.repository_arn.is_null() && state.user_arn.is_null() {
         return Ok(None);
     }
@@ -184,13 +185,13 @@ impl Resource for RegistryResource {
 
     async fn read(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         client: &ProviderClient,
         state: RegistryState,
         diags: &mut Diagnostics,
     ) -> Option<RegistryState> {
         let clients = diags.capture(aws(client).await)?;
-        let found = diags.capture(find(&clients, &state, false).await)?;
+        let found = diags.capture(find(ctx, &clients, &state, false).await)?;
         if found.is_none() {
             info!("repository and IAM user deleted outside Terraform; the registry will be planned for creation");
         }
@@ -224,7 +225,7 @@ impl Resource for RegistryResource {
     async fn delete(&self, ctx: &Context, client: &ProviderClient, state: RegistryState, diags: &mut Diagnostics) {
         let result = async {
             let clients = aws(client).await?;
-            secret_store::delete(&clients, &state).await?;
+            secret_store::delete(ctx, &clients, &state).await?;
             user::delete(ctx, &clients.iam, &state).await?;
             repository::delete(&clients.ecr, &state).await
         }
@@ -237,7 +238,7 @@ impl Resource for RegistryResource {
     /// By repository name, optionally followed by `:` and the IAM user's name when it is not the derived one.
     async fn import(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         client: &ProviderClient,
         id: &str,
         diags: &mut Diagnostics,
@@ -270,7 +271,7 @@ impl Resource for RegistryResource {
             ..RegistryState::default()
         };
         let clients = diags.capture(aws(client).await)?;
-        match diags.capture(find(&clients, &skeleton, true).await)? {
+        match diags.capture(find(ctx, &clients, &skeleton, true).await)? {
             Some(imported) if !imported.repository_arn.is_null() => Some(imported),
             _ => {
                 diags.error(

@@ -1,7 +1,7 @@
 //! The secret store: the CI secrets written as JSON to Secrets Manager or SSM after the key exists, read
 //! back (by fingerprint) to detect drift, moved when its type or name changes, deleted before the user.
 
-use tfplugin::Field;
+use tfplugin::{Context, Field};
 use tracing::info;
 
 use super::error::{During, RegistryError};
@@ -23,6 +23,7 @@ fn same_store(a: &StoreTarget, b: &StoreTarget) -> bool {
 /// name that `prior` recorded), or deletes the store when the block was removed. `state.ci_secrets` must
 /// hold the secrets to write.
 pub(super) async fn sync(
+    ctx: &Context,
     clients: &Clients,
     prior: Option<&RegistryState>,
     plan: &RegistryState,
@@ -31,31 +32,41 @@ pub(super) async fn sync(
     let old = prior.filter(|p| !p.secret_store_arn.is_null()).and_then(RegistryState::store_target);
     let Some(target) = plan.store_target() else {
         if let Some(old) = old {
-            secret_store::delete(clients, &old).await.during(RegistryError::DeleteSecretStore)?;
+            secret_store::delete(ctx, clients, &old).await.during(RegistryError::DeleteSecretStore)?;
         }
         state.secret_store = plan.secret_store.clone();
         state.clear_store();
         return Ok(());
     };
-    state.secret_store = plan.secret_store.clone();
     if !write_planned(plan) {
+        state.secret_store = plan.secret_store.clone();
         return Ok(());
     }
-    // Until the write succeeds the state says "not written", so a failure is repaired by the next apply.
-    state.clear_store();
+    // Until the write succeeds the state records the prior store (to be deleted once a new one exists) or
+    // none, never with a fingerprint, so a failure is repaired by the next apply and nothing is forgotten.
+    match (prior, &old) {
+        (Some(prior), Some(_)) => state.secret_store = prior.secret_store.clone(),
+        _ => {
+            state.secret_store = plan.secret_store.clone();
+            state.clear_store();
+        }
+    }
+    state.secret_fingerprint = Field::Null;
     let Some(secrets) = state.ci_secrets.known() else {
         return Err(RegistryError::NoSecretToStore(Box::new(AwsError::Config(
             "the secret access key is not known to this state (imported, or kept out of state); set or change `key_rotation` to mint a new key".to_string(),
         ))));
     };
     let document = secret_store::document(secrets);
-    let written =
-        secret_store::write(clients, &target, &document, plan.name()).await.during(RegistryError::WriteSecretStore)?;
+    let written = secret_store::write(ctx, clients, &target, &document, plan.name())
+        .await
+        .during(RegistryError::WriteSecretStore)?;
+    state.secret_store = plan.secret_store.clone();
     state.secret_store_arn = Field::Known(written.arn);
     state.secret_store_version = Field::Known(written.version);
     state.secret_fingerprint = Field::Known(secret_store::fingerprint(&document));
     if let Some(old) = old.filter(|old| !same_store(old, &target)) {
-        secret_store::delete(clients, &old).await.during(RegistryError::DeleteSecretStore)?;
+        secret_store::delete(ctx, clients, &old).await.during(RegistryError::DeleteSecretStore)?;
     }
     Ok(())
 }
@@ -63,12 +74,12 @@ pub(super) async fn sync(
 /// Reads the store the state records: a deleted store clears its ARN, version and fingerprint; a value that
 /// is not the one written (by fingerprint) clears the fingerprint. Either shows as drift and makes the next
 /// plan write the store again.
-pub(super) async fn refresh(clients: &Clients, state: &mut RegistryState) -> Result<(), RegistryError> {
+pub(super) async fn refresh(ctx: &Context, clients: &Clients, state: &mut RegistryState) -> Result<(), RegistryError> {
     if state.secret_store_arn.is_null() {
         return Ok(());
     }
     let Some(target) = state.store_target() else { return Ok(()) };
-    match secret_store::read(clients, &target).await.during(RegistryError::ReadSecretStore)? {
+    match secret_store::read(ctx, clients, &target).await.during(RegistryError::ReadSecretStore)? {
         None => {
             info!(store = %target.kind, name = %target.name, "secret store deleted outside Terraform; it will be written again");
             state.clear_store();
@@ -87,12 +98,12 @@ pub(super) async fn refresh(clients: &Clients, state: &mut RegistryState) -> Res
 }
 
 /// Deletes the store the state records (before the user, so no readable copy of a key outlives it).
-pub(super) async fn delete(clients: &Clients, state: &RegistryState) -> Result<(), RegistryError> {
+pub(super) async fn delete(ctx: &Context, clients: &Clients, state: &RegistryState) -> Result<(), RegistryError> {
     if state.secret_store_arn.is_null() {
         return Ok(());
     }
     match state.store_target() {
-        Some(target) => secret_store::delete(clients, &target).await.during(RegistryError::DeleteSecretStore),
+        Some(target) => secret_store::delete(ctx, clients, &target).await.during(RegistryError::DeleteSecretStore),
         None => Ok(()),
     }
 }

@@ -142,6 +142,17 @@ impl Moto {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
+    /// Runs `support/boto.py` (boto3, an AWS client independent of the provider's) against this moto for
+    /// Secrets Manager and SSM, and returns what it printed.
+    pub fn boto(&self, args: &[&str]) -> Value {
+        let python = repo_root().join(".venv/bin/python");
+        assert!(python.exists(), "{} is missing: run scripts/dev-setup", python.display());
+        let script = repo_root().join("tests/acceptance/support/boto.py");
+        let output = Command::new(&python).arg(&script).arg(self.url()).args(args).output().expect("run boto.py");
+        assert!(output.status.success(), "boto.py {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("boto.py prints JSON")
+    }
+
     /// What moto's ECR and IAM hold, read directly (not through any proxy) with the SDK.
     pub fn aws_inventory(&self) -> AwsInventory {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
@@ -181,12 +192,10 @@ impl Moto {
                         .push((user.user_name().to_string(), key.access_key_id().unwrap_or_default().to_string()));
                 }
             }
-            let secrets = aws_sdk_secretsmanager::Client::new(&config);
-            let listed = secrets.list_secrets().send().await.expect("ListSecrets");
-            inventory.secrets = listed.secret_list().iter().filter_map(|s| s.name().map(str::to_string)).collect();
-            let ssm = aws_sdk_ssm::Client::new(&config);
-            let described = ssm.describe_parameters().send().await.expect("DescribeParameters");
-            inventory.parameters = described.parameters().iter().filter_map(|p| p.name().map(str::to_string)).collect();
+            let stores = self.boto(&["inventory"]);
+            let names = |key: &str| -> Vec<String> { serde_json::from_value(stores[key].clone()).expect("names") };
+            inventory.secrets = names("secrets");
+            inventory.parameters = names("parameters");
             inventory
         })
     }
