@@ -361,7 +361,7 @@ agent that already runs is imported by its label, agent tokens by their id.
 const AWS_SECTION: &str = "\
 ### AWS
 
-Only `dagsterbranch_registry` and the ephemeral `dagsterbranch_registry_credentials` call AWS, and the \
+Only `dagsterbranch_registry` and the ephemeral `dagsterbranch_registry_credentials` and `dagsterbranch_stored_secrets` call AWS, and the \
 provider resolves AWS credentials only when one of them is planned, applied or opened, so configurations \
 without them need no AWS setup. Credentials come from the standard \
 AWS chain, in this order:

@@ -247,3 +247,71 @@ fn bad_store_settings_are_refused_at_validate_naming_the_attribute() {
     }
     assert_eq!(moto.api_requests(), 0, "validation must not call AWS");
 }
+
+/// `ephemeral "dagsterbranch_stored_secrets"` reads the CI secrets back from the store into a provisioner,
+/// for both stores, while the secret stays out of the state, the saved plan and the trace log.
+#[test]
+fn stored_secrets_reach_a_provisioner_and_no_file() {
+    let moto = Moto::start();
+    let aws = Aws::new(&moto, "testing", "testing");
+    let mut ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    let stores = [("secretsmanager", "ci/read-back"), ("ssm", "/ci/read-back")];
+    let mut configuration = config(&moto, stores[0].0, stores[0].1, "1");
+    ws.write(&configuration);
+    ws.apply();
+    let document = check_store(&moto, &aws, &ws, stores[0].0, stores[0].1, "created");
+    let secret = document["AWS_SECRET_ACCESS_KEY"].as_str().expect("secret").to_string();
+    // A second copy in SSM, written with boto3, to read the other store type back.
+    moto.boto(&["put_parameter", stores[1].1, &document.to_string()]);
+
+    // The Secrets Manager store by the registry's ARN attribute (as the docs recommend), the SSM one by name.
+    let names = [format!("{ADDRESS}.secret_store_arn"), format!("\"{}\"", stores[1].1)];
+    for (index, ((kind, _), name)) in stores.iter().zip(&names).enumerate() {
+        configuration.push_str(&format!(
+            r#"
+ephemeral "dagsterbranch_stored_secrets" "s{index}" {{
+  type = "{kind}"
+  name = {name}
+}}
+
+resource "terraform_data" "read{index}" {{
+  provisioner "local-exec" {{
+    command     = "printf '%s %s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" > read{index}.txt"
+    environment = ephemeral.dagsterbranch_stored_secrets.s{index}.values
+  }}
+}}
+"#
+        ));
+    }
+    ws.write(&configuration);
+    let log = ws.dir.path().join("trace.log");
+    ws.env("TF_LOG", "trace");
+    ws.env("TF_LOG_PATH", &path_str(&log));
+    ws.ok(&["plan", "-no-color", "-out=tfplan"]);
+    ws.ok(&["apply", "-no-color", "tfplan"]);
+    for (index, store) in stores.iter().enumerate() {
+        let written = std::fs::read_to_string(ws.config_dir().join(format!("read{index}.txt"))).expect("provisioner");
+        assert_eq!(written, format!("{} {secret}", document["AWS_ACCESS_KEY_ID"].as_str().unwrap()), "{store:?}");
+    }
+    let plan_file = ws.config_dir().join("tfplan");
+    let places = [
+        ("terraform.tfstate", std::fs::read(ws.config_dir().join("terraform.tfstate")).expect("state")),
+        ("the saved plan file (raw)", std::fs::read(&plan_file).expect("plan")),
+        ("the saved plan file (unzipped)", crate::ephemeral::plan_members(&plan_file)),
+        ("the TF_LOG=trace log", std::fs::read(&log).expect("trace log")),
+    ];
+    for (place, bytes) in &places {
+        assert!(!bytes.is_empty(), "{place} is empty");
+        assert!(!crate::ephemeral::contains(bytes, &secret), "the secret access key appears in {place}");
+    }
+
+    // A store that does not exist: an error naming `name`, at plan time.
+    ws.write(&format!(
+        "{}\nephemeral \"dagsterbranch_stored_secrets\" \"gone\" {{\n  type = \"ssm\"\n  name = \"/ci/nothing-here\"\n}}\n",
+        provider_config(DAGSTER_URL, Some(&moto.url()))
+    ));
+    let planned = ws.run_json(&["plan"]);
+    assert_eq!(planned.run.code, 1, "{}", planned.run.describe());
+    assert!(planned.errors().any(|d| d.names_attribute("name")), "{}", planned.listing());
+}

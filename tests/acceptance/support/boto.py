@@ -44,6 +44,10 @@ def main() -> None:
         (name,) = args
         secrets.create_secret(Name=name, SecretString="{}")
         result = True
+    elif operation == "put_parameter":
+        name, value = args
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString")
+        result = True
     elif operation == "kms_key":
         (name,) = args
         result = secrets.describe_secret(SecretId=name).get("KmsKeyId")
