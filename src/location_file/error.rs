@@ -43,6 +43,11 @@ pub enum Problem {
     DuplicateName(usize),
     #[error("{0}")]
     Image(String),
+    /// The whole text is one line naming a YAML file: a path was passed where the file's text belongs.
+    #[error(
+        "got the text {0:?}, which looks like a file name; pass the file's content (`file(\"...\")`) or use `path`"
+    )]
+    PathNotContent(String),
 }
 
 /// A problem at a place, under a key path (`code_source`, `build.registry`; empty for the place itself).

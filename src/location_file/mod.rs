@@ -54,6 +54,11 @@ pub struct Location {
 pub fn parse(text: &str) -> Result<Vec<Location>, LocationFileError> {
     let root: Value = serde_norway::from_str(text)
         .map_err(|e| LocationFileError::new(&Place::Root, "", Problem::Yaml(e.to_string())))?;
+    if let Value::String(text) = &root {
+        if !text.contains('\n') && (text.ends_with(".yaml") || text.ends_with(".yml")) {
+            return Err(LocationFileError::new(&Place::Root, "", Problem::PathNotContent(text.clone())));
+        }
+    }
     let root = mapping(&root, &Place::Root, "")?;
     only_keys(root, &["locations", "defaults"], &Place::Root, "")?;
     let defaults = match root.get("defaults") {

@@ -97,6 +97,8 @@ fn errors_name_the_location_and_the_key() {
     assert_eq!(error("location: []\n"), "the file: location: unexpected key (allowed: locations, defaults)");
     assert_eq!(error("defaults: {}\n"), "the file: locations: missing (required)");
     assert!(error("locations: [\n").starts_with("the file: not valid YAML"));
+    assert!(error("dagster_cloud.yaml").contains("looks like a file name"));
+    assert_eq!(error("just text"), "the file: expected a mapping, got a string");
 }
 
 #[test]

@@ -239,6 +239,15 @@ fn a_bad_file_fails_the_plan_naming_location_and_key_with_nothing_written() {
     }
     assert!(branch_deployments(&emulator).is_empty(), "no deployment may exist");
 
+    // A file that cannot be read is pointed at `path`.
+    ws.write(&format!(
+        "{}\ndata \"dagsterbranch_location_file\" \"f\" {{\n  path = \"missing.yaml\"\n}}\n",
+        provider_block(&emulator)
+    ));
+    let planned = ws.run_json(&["plan"]);
+    let error = planned.error_containing("Could not read `missing.yaml`");
+    assert!(error.names_attribute("path"), "{}", error.describe());
+
     // An override for a location the file does not have is pointed at `image_overrides`.
     ws.write(&format!(
         "{}\ndata \"dagsterbranch_location_file\" \"f\" {{\n  content = \"locations: [{{location_name: etl, code_source: {{module_name: etl}}}}]\"\n  image_overrides = {{ etll = \"{IMAGE}\" }}\n}}\n",
