@@ -335,3 +335,23 @@ fn the_functions_deploy_the_same_locations_and_name_a_bad_argument() {
         );
     }
 }
+
+/// The data source needs nothing newer than protocol 6: Terraform 1.0 deploys from the file too, and the next
+/// plan is empty.
+#[test]
+fn the_data_source_works_on_terraform_1_0() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::V1_0, Installation::DevOverrides);
+    std::fs::write(ws.config_dir().join("dagster_cloud.yaml"), FILE).expect("write dagster_cloud.yaml");
+    ws.write(&format!(
+        "{}{DATA_SOURCE}{}",
+        provider_block(&emulator),
+        deployment_from("data.dagsterbranch_location_file.f.locations", "feature/terraform-1-0")
+    ));
+    ws.apply();
+    ws.assert_empty_plan("after deploying from dagster_cloud.yaml with Terraform 1.0");
+    let name = ws.state_attributes("dagsterbranch_deployment.x")["name"].as_str().expect("name").to_string();
+    let documents = location_documents(&emulator, &name);
+    assert_eq!(documents.as_array().map(Vec::len), Some(2), "{documents}");
+    assert_eq!(documents[0]["image"], IMAGE);
+}
