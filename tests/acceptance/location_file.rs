@@ -355,3 +355,34 @@ fn the_data_source_works_on_terraform_1_0() {
     assert_eq!(documents.as_array().map(Vec::len), Some(2), "{documents}");
     assert_eq!(documents[0]["image"], IMAGE);
 }
+
+/// An override known only after apply (an image tag from another resource, as a registry URL is on the first
+/// apply) defers the data source to apply; the deployment still gets every location, and the next plan is
+/// empty.
+#[test]
+fn an_override_known_only_at_apply_still_deploys_every_location() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    std::fs::write(ws.config_dir().join("dagster_cloud.yaml"), FILE).expect("write dagster_cloud.yaml");
+    let data_source = r#"
+resource "terraform_data" "tag" {
+  input = "c0ffee"
+}
+
+data "dagsterbranch_location_file" "f" {
+  path            = "dagster_cloud.yaml"
+  image_overrides = { "*" = "ghcr.io/acme/etl:${terraform_data.tag.output}" }
+}
+"#;
+    ws.write(&format!(
+        "{}{data_source}{}",
+        provider_block(&emulator),
+        deployment_from("data.dagsterbranch_location_file.f.locations", "feature/late-image")
+    ));
+    ws.apply();
+    ws.assert_empty_plan("after deploying with an override known only at apply");
+    let name = ws.state_attributes("dagsterbranch_deployment.x")["name"].as_str().expect("name").to_string();
+    let documents = location_documents(&emulator, &name);
+    assert_eq!(documents[0]["image"], IMAGE, "{documents}");
+    assert_eq!(documents[1]["image"], "ghcr.io/acme/ml:7", "{documents}");
+}
