@@ -1,8 +1,9 @@
 //! `terraform-provider-dagsterbranch docs`: renders the registry documentation tree (`docs/index.md`,
-//! `docs/resources/`, `docs/data-sources/`, `docs/ephemeral-resources/`, `docs/list-resources/`) from the same `Schema` values the
-//! provider serves to Terraform, with the files under `examples/` embedded. Rendering from the in-process
-//! schema (instead of `terraform providers schema -json`) keeps defaults, replacement and validation rules,
-//! which the protocol does not carry, in the pages.
+//! `docs/resources/`, `docs/data-sources/`, `docs/ephemeral-resources/`, `docs/list-resources/`,
+//! `docs/functions/`) from the same `Schema` values and function signatures the provider serves to Terraform,
+//! with the files under `examples/` embedded. Rendering from the in-process schema (instead of
+//! `terraform providers schema -json`) keeps defaults, replacement and validation rules, which the protocol
+//! does not carry, in the pages.
 //!
 //! `docs/guides/` is written by hand and only read here (for the index's list of guides).
 
@@ -15,10 +16,12 @@ use tfplugin::{Attribute, Block, IdentitySchema, NestedBlock, Nesting, Presence,
 
 use crate::provider::{self, DagsterBranchProvider};
 
+mod functions;
+
 const PROVIDER: &str = "dagsterbranch";
 
 /// The directories the generator owns; anything else under `docs/` is left alone.
-const GENERATED_DIRS: [&str; 4] = ["resources", "data-sources", "ephemeral-resources", "list-resources"];
+const GENERATED_DIRS: [&str; 5] = ["resources", "data-sources", "ephemeral-resources", "list-resources", "functions"];
 
 /// The rendered tree: paths relative to `docs/`, and whatever is missing to make it complete.
 pub struct Rendered {
@@ -42,6 +45,8 @@ pub fn render(root: &Path) -> Rendered {
     lists.sort_by_key(|l| l.type_name());
     let mut ephemerals: Vec<_> = provider.ephemeral_resources();
     ephemerals.sort_by_key(|e| e.type_name());
+    let mut function_handles = provider.functions();
+    function_handles.sort_by_key(|f| f.name());
     let guides = read_guides(&root.join("docs/guides"));
 
     let contents = Contents {
@@ -49,6 +54,7 @@ pub fn render(root: &Path) -> Rendered {
         data_sources: data_sources.iter().map(|d| d.type_name()).collect(),
         ephemerals: ephemerals.iter().map(|e| e.type_name()).collect(),
         lists: lists.iter().map(|l| l.type_name()).collect(),
+        functions: function_handles.iter().map(|f| f.name()).collect(),
         guides,
     };
     out.pages.insert("index.md".into(), index_page(&provider.schema(), &contents, &examples, &mut out.problems));
@@ -88,6 +94,10 @@ pub fn render(root: &Path) -> Rendered {
         check_block(&list.schema().block, &format!("list.{name}"), &mut out.problems);
         let page = list_page(name, list.schema(), &examples, &mut out.problems);
         out.pages.insert(PathBuf::from("list-resources").join(format!("{}.md", short(name))), page);
+    }
+    for function in &function_handles {
+        let page = functions::page(function, &examples, &mut out.problems);
+        out.pages.insert(PathBuf::from("functions").join(format!("{}.md", function.name())), page);
     }
     out
 }
@@ -269,6 +279,7 @@ struct Contents {
     data_sources: Vec<&'static str>,
     ephemerals: Vec<&'static str>,
     lists: Vec<&'static str>,
+    functions: Vec<&'static str>,
     guides: Vec<(String, String)>,
 }
 
@@ -326,11 +337,12 @@ fn index_page(schema: &Schema, contents: &Contents, examples: &Examples, problem
     render_block(&mut out, &schema.block, "", Kind::Provider);
 
     out.push_str("## Contents\n\n");
-    let sections: [(&str, &str, &Vec<&'static str>); 4] = [
+    let sections: [(&str, &str, &Vec<&'static str>); 5] = [
         ("Resources", "resources", &contents.resources),
         ("Data sources", "data-sources", &contents.data_sources),
         ("Ephemeral resources (Terraform 1.10+)", "ephemeral-resources", &contents.ephemerals),
         ("List resources (`terraform query`)", "list-resources", &contents.lists),
+        ("Functions (Terraform 1.8+)", "functions", &contents.functions),
     ];
     for (title, dir, names) in sections {
         let _ = writeln!(out, "{title}:\n");
@@ -386,9 +398,9 @@ const VERSIONS_SECTION: &str = "\
 ## Terraform and OpenTofu versions
 
 The provider speaks plugin protocol 6, which Terraform 1.0 and later and OpenTofu use; its tests run \
-Terraform 1.0.3 and 1.15. Import blocks need Terraform 1.5 (OpenTofu 1.6), ephemeral resources Terraform 1.10, \
-import by identity Terraform 1.12, and list resources (`terraform query`) Terraform 1.14; everything else works \
-without them.
+Terraform 1.0.3 and 1.15. Import blocks need Terraform 1.5 (OpenTofu 1.6), provider functions Terraform 1.8, \
+ephemeral resources Terraform 1.10, import by identity Terraform 1.12, and list resources (`terraform query`) \
+Terraform 1.14; everything else works without them.
 
 ";
 

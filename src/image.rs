@@ -79,7 +79,7 @@ fn check_path_component(component: &str) -> Result<(), String> {
     }
 }
 
-fn check_tag(tag: &str) -> Result<(), String> {
+pub fn check_tag(tag: &str) -> Result<(), String> {
     let valid = !tag.is_empty()
         && tag.len() <= 128
         && tag.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')

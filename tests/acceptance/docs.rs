@@ -68,6 +68,16 @@ fn terraform_sees_a_description_for_every_attribute_and_a_page_for_every_type() 
         }
     }
     assert!(served >= 4, "expected resources, data sources and list resources in:\n{schema:#}");
+    // Provider functions (Terraform 1.8+) are served with the schema too, each with its summary and a page.
+    let functions = schema["functions"].as_object().cloned().unwrap_or_default();
+    assert!(functions.len() >= 2, "expected the provider functions in:\n{schema:#}");
+    for (name, function) in &functions {
+        if function["summary"].as_str().is_none_or(|d| d.trim().is_empty()) {
+            missing.push(format!("function {name}"));
+        }
+        let page = repo_root().join("docs/functions").join(format!("{name}.md"));
+        assert!(page.exists(), "function {name} is served but {} does not exist", page.display());
+    }
     for (name, identity) in schema["resource_identity_schemas"].as_object().into_iter().flatten() {
         for (attribute, spec) in identity["attributes"].as_object().into_iter().flatten() {
             if spec["description"].as_str().is_none_or(|d| d.trim().is_empty()) {

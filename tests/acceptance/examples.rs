@@ -304,6 +304,22 @@ fn data_source_examples_validate_and_plan() {
     }
 }
 
+/// Provider functions (Terraform 1.8+): each example's outputs are computed at plan and applied.
+#[test]
+fn function_examples_validate_plan_and_apply() {
+    for dir in example_dirs("functions") {
+        let what = format!("examples/functions/{}", dir.file_name().unwrap().to_string_lossy());
+        let services = Services::start(false);
+        let ws = services.workspace();
+        stage(&ws, &files(&dir, |n| n.ends_with(".tf")));
+        validate(&ws, &what, &[]);
+        plan_with_changes(&ws, &what);
+        ws.apply();
+        let outputs: Value = serde_json::from_str(&ws.ok(&["output", "-json"]).stdout).expect("outputs");
+        assert!(outputs.as_object().is_some_and(|o| !o.is_empty()), "{what} has no outputs");
+    }
+}
+
 /// Ephemeral resources (Terraform 1.10+) are opened in plan and apply; their examples run a provisioner that
 /// needs tools the tests do not have (docker), so they are validated and planned only. `ephemeral.rs` applies.
 #[test]
@@ -374,7 +390,16 @@ fn quickstart_applies_and_destroys() {
 #[test]
 fn no_example_directory_is_left_untested() {
     // The groups above, plus directories with their own tests: a new top-level directory needs a test here.
-    let known = ["provider", "resources", "data-sources", "ephemeral-resources", "list-resources", "quickstart", "ci"];
+    let known = [
+        "provider",
+        "resources",
+        "data-sources",
+        "ephemeral-resources",
+        "list-resources",
+        "functions",
+        "quickstart",
+        "ci",
+    ];
     for entry in std::fs::read_dir(examples_root()).expect("examples/").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if entry.path().is_dir() {

@@ -17,6 +17,7 @@ mod docs;
 mod ephemeral;
 mod examples;
 mod faults;
+mod location_file;
 mod logging;
 mod protocol;
 mod registry;

@@ -7,13 +7,14 @@
 //!
 //! A provider implements [`Provider`], whose `configure` builds the client the server keeps and hands to
 //! every call, and registers typed [`Resource`]s, [`DataSource`]s, [`ListResource`]s and
-//! [`EphemeralResource`]s: each declares a serde model of its schema ([`model`]; [`Field`] where null and
+//! [`EphemeralResource`]s, and pure [`Function`]s: each declares a serde model of its schema ([`model`]; [`Field`] where null and
 //! unknown must stay apart) and works on models only. Decoding, encoding, merging plan edits and capturing
 //! diagnostics happen here, once.
 
 mod data_source;
 pub mod diag;
 mod ephemeral;
+mod function;
 mod handshake;
 pub mod logging;
 pub mod model;
@@ -53,6 +54,7 @@ pub use cty;
 pub use data_source::{DataSource, DataSourceHandle, ListResource, ListResourceHandle, ListedObject};
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use ephemeral::{EphemeralResource, EphemeralResourceHandle, Opened, Renewed};
+pub use function::{Function, FunctionError, FunctionHandle, Parameter, Signature};
 pub use handshake::HandshakeError;
 pub use model::Field;
 pub use provider::{Context, Interrupted, Provider};

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::data_source::{DataSourceHandle, ListResourceHandle};
 use crate::diag::Diagnostics;
 use crate::ephemeral::EphemeralResourceHandle;
+use crate::function::FunctionHandle;
 use crate::resource::ResourceHandle;
 use crate::schema::Schema;
 
@@ -85,6 +86,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Ephemeral resources (Terraform ≥ 1.10); older clients never ask for them.
     fn ephemeral_resources(&self) -> Vec<EphemeralResourceHandle<Self::Client>> {
+        Vec::new()
+    }
+
+    /// Provider-defined functions (Terraform ≥ 1.8); older clients refuse a configuration that calls one.
+    fn functions(&self) -> Vec<FunctionHandle> {
         Vec::new()
     }
 }

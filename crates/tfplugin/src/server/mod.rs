@@ -12,6 +12,7 @@ use tracing::{debug, info_span, Instrument};
 use crate::data_source::{AnyDataSource, AnyListResource};
 use crate::diag::{path_to_proto, Diagnostic, Diagnostics};
 use crate::ephemeral::AnyEphemeralResource;
+use crate::function::AnyFunction;
 use crate::model;
 use crate::plan::{plan_change, ProposedPlan};
 use crate::proto::tfplugin6 as pb;
@@ -21,6 +22,7 @@ use crate::schema::Schema;
 use crate::write_only;
 use values::{decode, encode, identity_data, prune_to_type, validate_config};
 
+mod functions;
 mod read_only;
 mod values;
 
@@ -31,6 +33,7 @@ pub(crate) struct ProviderService<P: Provider> {
     data_sources: HashMap<&'static str, Arc<dyn AnyDataSource<P::Client>>>,
     list_resources: HashMap<&'static str, Arc<dyn AnyListResource<P::Client>>>,
     ephemeral_resources: HashMap<&'static str, Arc<dyn AnyEphemeralResource<P::Client>>>,
+    functions: HashMap<&'static str, Arc<dyn AnyFunction>>,
     /// Set by ConfigureProvider: the client, or why there is none.
     client: OnceLock<Result<Arc<P::Client>, Diagnostic>>,
     stop: CancellationToken,
@@ -42,6 +45,7 @@ impl<P: Provider> ProviderService<P> {
         let data_sources = provider.data_sources().into_iter().map(|d| (d.0.type_name(), d.0)).collect();
         let list_resources = provider.list_resources().into_iter().map(|l| (l.0.type_name(), l.0)).collect();
         let ephemeral_resources = provider.ephemeral_resources().into_iter().map(|e| (e.0.type_name(), e.0)).collect();
+        let functions = provider.functions().into_iter().map(|f| (f.0.name(), f.0)).collect();
         let schema = provider.schema();
         ProviderService {
             provider,
@@ -50,6 +54,7 @@ impl<P: Provider> ProviderService<P> {
             data_sources,
             list_resources,
             ephemeral_resources,
+            functions,
             client: OnceLock::new(),
             stop,
         }
@@ -131,6 +136,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             data_sources,
             list_resources,
             ephemeral_resources,
+            functions: self.function_metadata(),
             ..Default::default()
         }))
     }
@@ -154,6 +160,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             data_source_schemas,
             list_resource_schemas,
             ephemeral_resource_schemas,
+            // Clients before 1.8 skip this field too; they refuse a configuration calling a function.
+            functions: self.function_signatures(),
             server_capabilities: Some(Self::capabilities()),
             ..Default::default()
         }))
@@ -532,6 +540,20 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
         self.serve_close_ephemeral_resource(request).await
+    }
+
+    async fn get_functions(
+        &self,
+        request: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
+        self.serve_get_functions(request).await
+    }
+
+    async fn call_function(
+        &self,
+        request: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
+        self.serve_call_function(request).await
     }
 
     async fn stop_provider(
