@@ -1,6 +1,6 @@
-//! The registry's secret store: the CI secrets as one JSON document in AWS Secrets Manager (a secret) or SSM
-//! Parameter Store (a `SecureString` parameter), tagged with the ownership marker like the repository and the
-//! user. Every write makes a new version; reads return the current value so that the resource can compare
+//! Secret stores: a JSON document of secrets (the registry's CI secrets, the agent's token) in AWS Secrets
+//! Manager (a secret) or SSM Parameter Store (a `SecureString` parameter), tagged with an ownership marker
+//! like the registry's repository and user. Every write makes a new version; reads return the current value so that the resource can compare
 //! its fingerprint without keeping the value in state.
 
 use std::collections::BTreeMap;
@@ -15,7 +15,6 @@ use tfplugin::Context;
 use super::clients::Clients;
 use super::error::{ApiError, Error, Result};
 use super::json_protocol::{request_token, JsonClient};
-use super::owner;
 use crate::secret::Secret;
 
 pub const SECRETS_MANAGER: &str = "secretsmanager";
@@ -28,6 +27,15 @@ pub struct StoreTarget {
     pub kind: String,
     pub name: String,
     pub kms_key_id: Option<String>,
+}
+
+/// Who the store belongs to: the ownership tag (key and value) it is created with, which a later write
+/// checks before taking over a store of the same name, and its description.
+#[derive(Clone, Debug)]
+pub struct StoreOwner {
+    pub tag: &'static str,
+    pub name: String,
+    pub description: String,
 }
 
 /// A written (or read) version of the store.
@@ -48,18 +56,18 @@ pub fn fingerprint(document: &Secret) -> String {
     Sha256::digest(document.expose().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `document` as a new version, creating the store (with the marker naming `registry`) when it does
-/// not exist. A store of the same name made by someone else is refused.
+/// Writes `document` as a new version, creating the store (with `owner`'s tag) when it does not exist. A
+/// store of the same name made by someone else is refused.
 pub async fn write(
     ctx: &Context,
     clients: &Clients,
     target: &StoreTarget,
     document: &Secret,
-    registry: &str,
+    owner: &StoreOwner,
 ) -> Result<StoredVersion> {
     match target.kind.as_str() {
-        SECRETS_MANAGER => write_secret(ctx, &clients.secretsmanager, target, document, registry).await,
-        _ => write_parameter(ctx, &clients.ssm, target, document, registry).await,
+        SECRETS_MANAGER => write_secret(ctx, &clients.secretsmanager, target, document, owner).await,
+        _ => write_parameter(ctx, &clients.ssm, target, document, owner).await,
     }
 }
 
@@ -100,9 +108,10 @@ pub async fn delete(ctx: &Context, clients: &Clients, target: &StoreTarget) -> R
     Ok(())
 }
 
-fn not_ours(kind: &str, name: &str, registry: &str) -> Error {
+fn not_ours(kind: &str, name: &str, owner: &StoreOwner) -> Error {
     Error::Conflict(format!(
-        "a {kind} named `{name}` already exists and was not created by this provider for `{registry}`. The provider does not take over existing secrets: delete it or choose another `secret_store.name`."
+        "a {kind} named `{name}` already exists and was not created by this provider for `{}`. The provider does not take over existing secrets: delete it or choose another `secret_store.name`.",
+        owner.name
     ))
 }
 
@@ -124,8 +133,12 @@ fn tag_map(tags: Vec<TagAnswer>) -> BTreeMap<String, String> {
     tags.into_iter().filter_map(|t| Some((t.key?, t.value?))).collect()
 }
 
-fn marker_tags(registry: &str) -> Vec<Tag> {
-    owner::marked(&BTreeMap::new(), registry).into_iter().map(|(key, value)| Tag { key, value }).collect()
+fn marker_tags(owner: &StoreOwner) -> Vec<Tag> {
+    vec![Tag { key: owner.tag.to_string(), value: owner.name.clone() }]
+}
+
+fn owned(tags: BTreeMap<String, String>, owner: &StoreOwner) -> bool {
+    tags.get(owner.tag) == Some(&owner.name)
 }
 
 /// The answer of CreateSecret, UpdateSecret and GetSecretValue.
@@ -152,7 +165,7 @@ async fn write_secret(
     client: &JsonClient,
     target: &StoreTarget,
     document: &Secret,
-    registry: &str,
+    owner: &StoreOwner,
 ) -> Result<StoredVersion> {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
@@ -169,8 +182,8 @@ async fn write_secret(
         name: &target.name,
         kms_key_id: target.kms_key_id.as_deref(),
         secret_string: document.expose(),
-        description: format!("CI secrets of the dagsterbranch registry {registry}"),
-        tags: marker_tags(registry),
+        description: owner.description.clone(),
+        tags: marker_tags(owner),
         client_request_token: request_token(),
     };
     match client.call::<_, SecretVersion>(ctx, "CreateSecret", "secretsmanager:CreateSecret", &create).await {
@@ -188,8 +201,8 @@ async fn write_secret(
             let input = json!({"SecretId": target.name});
             let described: Described =
                 client.call(ctx, "DescribeSecret", "secretsmanager:DescribeSecret", &input).await?;
-            if !owner::owned_by(&tag_map(described.tags), registry) {
-                return Err(not_ours("Secrets Manager secret", &target.name, registry));
+            if !owned(tag_map(described.tags), owner) {
+                return Err(not_ours("Secrets Manager secret", &target.name, owner));
             }
             // UpdateSecret rather than PutSecretValue: it also moves the secret to a changed KMS key.
             #[derive(Serialize)]
@@ -250,7 +263,7 @@ async fn write_parameter(
     client: &JsonClient,
     target: &StoreTarget,
     document: &Secret,
-    registry: &str,
+    owner: &StoreOwner,
 ) -> Result<StoredVersion> {
     #[derive(Serialize)]
     #[serde(rename_all = "PascalCase")]
@@ -276,8 +289,8 @@ async fn write_parameter(
         r#type: "SecureString",
         key_id: target.kms_key_id.as_deref(),
         value: document.expose(),
-        description: Some(format!("CI secrets of the dagsterbranch registry {registry}")),
-        tags: Some(marker_tags(registry)),
+        description: Some(owner.description.clone()),
+        tags: Some(marker_tags(owner)),
         overwrite: false,
     };
     // Tags cannot go with Overwrite, so the first write creates (with the marker) and later ones overwrite.
@@ -291,8 +304,8 @@ async fn write_parameter(
             }
             let input = json!({"ResourceType": "Parameter", "ResourceId": target.name});
             let listed: Listed = client.call(ctx, "ListTagsForResource", "ssm:ListTagsForResource", &input).await?;
-            if !owner::owned_by(&tag_map(listed.tag_list), registry) {
-                return Err(not_ours("SSM parameter", &target.name, registry));
+            if !owned(tag_map(listed.tag_list), owner) {
+                return Err(not_ours("SSM parameter", &target.name, owner));
             }
             put.tags = None;
             put.description = None;

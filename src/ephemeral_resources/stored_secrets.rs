@@ -33,8 +33,8 @@ pub fn schema() -> Schema {
 
 #[derive(Debug, Deserialize, Serialize)]
 pub struct StoredSecretsModel {
-    r#type: String,
-    name: String,
+    r#type: Option<String>,
+    name: Option<String>,
     values: Option<BTreeMap<String, Secret>>,
     arn: Option<String>,
     version: Option<String>,
@@ -82,8 +82,9 @@ async fn read(
     config: &StoredSecretsModel,
 ) -> Result<(String, String, BTreeMap<String, Secret>), StoredSecretsError> {
     let clients = client.aws_clients().await.map_err(|e| StoredSecretsError::Setup(Box::new(e)))?;
-    let target = StoreTarget { kind: config.r#type.clone(), name: config.name.clone(), kms_key_id: None };
-    let (kind, name) = (config.r#type.clone(), config.name.clone());
+    // Both are required, so Terraform opens the resource only with both known.
+    let (kind, name) = (config.r#type.clone().unwrap_or_default(), config.name.clone().unwrap_or_default());
+    let target = StoreTarget { kind: kind.clone(), name: name.clone(), kms_key_id: None };
     let Some((version, value)) =
         secret_store::read(ctx, &clients, &target).await.map_err(|e| StoredSecretsError::Read(Box::new(e)))?
     else {
@@ -134,8 +135,8 @@ mod tests {
     #[test]
     fn values_never_show_in_debug_output() {
         let model = StoredSecretsModel {
-            r#type: "ssm".to_string(),
-            name: "/ci/x".to_string(),
+            r#type: Some("ssm".to_string()),
+            name: Some("/ci/x".to_string()),
             values: Some(BTreeMap::from([("K".to_string(), Secret::new("stored-value"))])),
             arn: None,
             version: None,

@@ -5,6 +5,7 @@
 mod support;
 
 mod agent;
+mod agent_store;
 mod agent_token;
 mod bad_input;
 mod batching;

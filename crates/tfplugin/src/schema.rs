@@ -32,6 +32,12 @@ impl Schema {
         self
     }
 
+    /// Several attributes at once, e.g. a group several resources share.
+    pub fn attributes(mut self, attributes: impl IntoIterator<Item = Attribute>) -> Self {
+        self.block.attributes.extend(attributes);
+        self
+    }
+
     pub fn block(mut self, block: NestedBlock) -> Self {
         self.block.blocks.push(block);
         self

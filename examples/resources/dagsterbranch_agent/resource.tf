@@ -39,3 +39,18 @@ output "ecs_parameters" { # Dagster's ECS CloudFormation template
 #   token_wo         = var.agent_token
 #   token_wo_version = 1
 # }
+#
+# Or let the resource own its token and keep it only in AWS Secrets Manager (or an SSM SecureString), as
+# {"DAGSTER_CLOUD_AGENT_TOKEN": "agent:…"}: an ECS task definition's `secrets` (valueFrom
+# "<secret_store_arn>:DAGSTER_CLOUD_AGENT_TOKEN::") or an External Secrets `ExternalSecret` reads it from
+# there, and state holds only the store's ARN, version and fingerprint.
+#
+# resource "dagsterbranch_agent" "ecs" {
+#   label                 = "branch-deployments-ecs"
+#   store_secret_in_state = false
+#
+#   secret_store {
+#     type = "secretsmanager"
+#     name = "dagster/branch-agent-token"
+#   }
+# }

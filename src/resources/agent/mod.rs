@@ -4,6 +4,7 @@
 
 mod render;
 mod schema;
+mod secret_store;
 mod state;
 
 use std::sync::{Mutex, PoisonError};
@@ -44,6 +45,7 @@ impl Resource for AgentResource {
     }
 
     fn validate(&self, config: &AgentState, diags: &mut Diagnostics) {
+        secret_store::validate(config, diags);
         if !config.token.is_null() && !config.token_wo.is_null() {
             diags.attribute_error(
                 Path::root().attr("token_wo"),
@@ -69,6 +71,7 @@ impl Resource for AgentResource {
             }
         }
         plan_token_scopes(plan);
+        secret_store::plan(plan);
     }
 
     async fn create(
@@ -83,7 +86,7 @@ impl Resource for AgentResource {
 
     async fn read(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         client: &ProviderClient,
         mut state: AgentState,
         diags: &mut Diagnostics,
@@ -96,6 +99,7 @@ impl Resource for AgentResource {
             };
             state.set_token_scopes(&token);
         }
+        diags.capture(secret_store::refresh(ctx, client, &mut state).await)?;
         let agents = diags.capture(find_agents(&client.dagster).await)?;
         state.set_health(&Health::of(state.label(), &agents));
         Some(state)
@@ -112,7 +116,11 @@ impl Resource for AgentResource {
         converge(ctx, client, Some(&prior), planned, diags).await
     }
 
-    async fn delete(&self, _ctx: &Context, client: &ProviderClient, state: AgentState, diags: &mut Diagnostics) {
+    async fn delete(&self, ctx: &Context, client: &ProviderClient, state: AgentState, diags: &mut Diagnostics) {
+        diags.capture(secret_store::delete(ctx, client, &state).await);
+        if diags.has_errors() {
+            return;
+        }
         let Some(Some(token_id)) = diags.capture(state.owned_token_id()) else { return };
         if diags.capture(revoke_owned_token(client, token_id).await).is_some() {
             info!(token_id, "agent's token revoked");
@@ -184,7 +192,9 @@ async fn converge(
     planned: AgentState,
     diags: &mut Diagnostics,
 ) -> Option<AgentState> {
+    let planned_store = planned.store();
     let mut state = planned;
+    state.set_store(prior.map(AgentState::store).unwrap_or_default());
     state.token_id = prior.and_then(|p| p.token_id.clone());
     state.agent_token = prior.and_then(|p| p.agent_token.clone());
     state.token_scopes = prior.map_or(Field::Null, |p| p.token_scopes.clone());
@@ -241,6 +251,11 @@ async fn converge(
                     return prior.cloned();
                 }
             }
+        }
+    }
+    if state.token_id.is_some() || !planned_store.block.is_null() || prior.is_some_and(|p| !p.secret_store.is_null()) {
+        if let Err(d) = secret_store::sync(ctx, client, prior, &planned_store, &mut state).await {
+            diags.push(d);
         }
     }
     state.render(client.organization.as_deref());

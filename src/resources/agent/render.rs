@@ -22,7 +22,7 @@ const HELM_TOKEN_SECRET: &str = "dagster-cloud-agent-token";
 enum Token<'a> {
     /// Written in, as the agent reads it directly.
     Value(&'a str),
-    /// Referred to: the token is write-only and must not reach state.
+    /// Referred to: the token is write-only or kept in a secret store only, and must not reach state.
     Reference,
 }
 
@@ -31,7 +31,7 @@ impl AgentState {
     /// token is write-only).
     pub(super) fn render(&mut self, organization: Option<&str>) {
         let value = self.agent_token.as_ref().map(Secret::expose).unwrap_or_default().to_string();
-        let token = if self.token_wo.is_null() { Token::Value(&value) } else { Token::Reference };
+        let token = if self.token_in_state() { Token::Value(&value) } else { Token::Reference };
         self.id = self.label.clone();
         let dagster_yaml = Secret::new(to_yaml(&dagster_yaml_document(self, &token)));
         let helm_values = Secret::new(to_yaml(&helm_document(self, &token)));

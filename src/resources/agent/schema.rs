@@ -3,6 +3,7 @@
 use cty::{Type, Value};
 use tfplugin::{Attribute, Schema, Validator};
 
+use crate::resources::shared::secret_store;
 use crate::resources::shared::timeouts::{self, Operation};
 use crate::resources::shared::validators::whole_number_at_least;
 
@@ -41,12 +42,17 @@ pub(super) fn schema() -> Schema {
         .attribute(Attribute::optional("wait_for_running", Type::Bool, "Wait on create until Dagster+ reports an agent with this label as RUNNING (bounded by `timeouts.create`).").default(Value::Bool(DEFAULT_WAIT_FOR_RUNNING)))
         .attribute(Attribute::computed("token_id", Type::String, "The id of the token the resource owns; null when `token` is given.").use_state_for_unknown())
         .attribute(Attribute::computed("token_scopes", Type::Set(Box::new(Type::String)), "What the token the resource owns may serve, as Dagster+ reports it: `all_branch_deployments`, and `deployment:<name>` for each of `deployments`. A scope granted or removed outside Terraform shows here as drift, which the next apply undoes. Null when `token` is given."))
-        .attribute(Attribute::computed("agent_token", Type::String, "The token the agent runs with; null with `token_wo`.").sensitive())
+        .attribute(Attribute::computed("agent_token", Type::String, "The token the agent runs with; null with `token_wo` or `store_secret_in_state = false`.").sensitive())
         .attribute(Attribute::computed("dagster_yaml", Type::String, "The Docker agent's `dagster.yaml` (holds the token; with `token_wo`, reads it from `DAGSTER_CLOUD_AGENT_TOKEN`).").sensitive())
         .attribute(Attribute::computed("helm_values", Type::String, "Values for the `dagster-cloud-agent` Helm chart (holds the token; with `token_wo`, names the secret `dagster-cloud-agent-token` instead).").sensitive())
         .attribute(Attribute::computed("ecs_parameters", Type::Map(Box::new(Type::String)), "Parameters for Dagster's ECS agent CloudFormation template (holds the token; with `token_wo`, `AgentToken` is the placeholder `${DAGSTER_CLOUD_AGENT_TOKEN}`).").sensitive())
         .attribute(Attribute::computed("env", Type::Map(Box::new(Type::String)), "Environment variables the agent container needs (holds the token; with `token_wo`, the placeholder `${DAGSTER_CLOUD_AGENT_TOKEN}`).").sensitive())
         .attribute(Attribute::computed("status", Type::String, "`RUNNING` or `NOT_RUNNING`, as last seen."))
         .attribute(Attribute::computed("last_heartbeat_time", Type::Number, "The agent's last heartbeat, in seconds since the Unix epoch; null if it never sent one."))
+        .attributes(secret_store::attributes(
+            "Keep the owned token in state (`agent_token`, and in the rendered outputs; the default). `false` needs a `secret_store`: state then holds no token, only the store's ARN, version and fingerprint, and the rendered outputs refer to the token as with `token_wo`.",
+            "SHA-256 (hex) of the JSON document written to the store. A value changed or deleted outside Terraform shows as drift here (null), and the next apply writes the store again with the same token (read from Dagster+).",
+        ))
+        .block(secret_store::block("the token the resource owns (`{\"DAGSTER_CLOUD_AGENT_TOKEN\": \"agent:…\"}`, the shape ECS task `secrets` and External Secrets read a key from); only when neither `token` nor `token_wo` is set"))
         .block(timeouts::block("How long to wait for the agent.", &[(Operation::Create, "For example `10m` (the default).")]))
 }

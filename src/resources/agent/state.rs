@@ -15,6 +15,7 @@ use crate::dagster::agents::Agent;
 use crate::dagster::Client;
 use crate::resources::agent_token::Scopes;
 use crate::resources::shared::failure::{During, Failed};
+use crate::resources::shared::secret_store::{SecretStoreBlock, StoreRecord};
 use crate::resources::shared::timeouts;
 use crate::secret::Secret;
 
@@ -48,6 +49,11 @@ pub struct AgentState {
     pub(super) status: Field<String>,
     pub(super) last_heartbeat_time: Field<serde_json::Number>,
     pub(super) timeouts: Option<AgentTimeouts>,
+    pub(super) store_secret_in_state: Option<bool>,
+    pub(super) secret_store: Field<SecretStoreBlock>,
+    pub(super) secret_store_arn: Field<String>,
+    pub(super) secret_store_version: Field<String>,
+    pub(super) secret_fingerprint: Field<String>,
 }
 
 /// The agent's `timeouts` block, which has `create` only (the shared `Timeouts` model has every operation,
@@ -70,8 +76,32 @@ impl AgentState {
             allowed_branch_deployment_locations: Some(Vec::new()),
             agent_image: Some(DEFAULT_IMAGE.to_string()),
             wait_for_running: Some(DEFAULT_WAIT_FOR_RUNNING),
+            store_secret_in_state: Some(true),
             ..AgentState::default()
         }
+    }
+
+    /// Whether the token is kept in state and rendered into the outputs: not when it is write-only or the
+    /// owned token is kept in a secret store only.
+    pub(super) fn token_in_state(&self) -> bool {
+        self.token_wo.is_null() && self.store_secret_in_state != Some(false)
+    }
+
+    /// The store's attributes, as the shared secret-store code works on them.
+    pub(super) fn store(&self) -> StoreRecord {
+        StoreRecord {
+            block: self.secret_store.clone(),
+            arn: self.secret_store_arn.clone(),
+            version: self.secret_store_version.clone(),
+            fingerprint: self.secret_fingerprint.clone(),
+        }
+    }
+
+    pub(super) fn set_store(&mut self, record: StoreRecord) {
+        self.secret_store = record.block;
+        self.secret_store_arn = record.arn;
+        self.secret_store_version = record.version;
+        self.secret_fingerprint = record.fingerprint;
     }
 
     pub(super) fn label(&self) -> &str {

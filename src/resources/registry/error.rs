@@ -5,6 +5,7 @@ use cty::Path;
 use tfplugin::Diagnostic;
 
 use crate::aws::error::Error as AwsError;
+use crate::resources::shared::secret_store::StoreError;
 
 /// A failed step. Each variant's message is the diagnostic's summary; its source, the detail.
 #[derive(Debug, thiserror::Error)]
@@ -45,18 +46,15 @@ pub enum RegistryError {
     KeyNotUsable(#[source] Box<AwsError>),
     #[error("Could not delete the previous access key")]
     DeletePreviousKey(#[source] Box<AwsError>),
-    #[error("Could not write the CI secrets to the secret store")]
-    WriteSecretStore(#[source] Box<AwsError>),
-    #[error("Could not read the secret store")]
-    ReadSecretStore(#[source] Box<AwsError>),
-    #[error("Could not delete the secret store")]
-    DeleteSecretStore(#[source] Box<AwsError>),
-    #[error("No secret to write to the secret store")]
-    NoSecretToStore(#[source] Box<AwsError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<RegistryError> for Diagnostic {
     fn from(error: RegistryError) -> Self {
+        if let RegistryError::Store(store) = error {
+            return store.into();
+        }
         let detail = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
         let diagnostic = Diagnostic::error(error.to_string(), detail);
         match error {

@@ -93,25 +93,6 @@ async fn find(
     Ok(Some(state))
 }
 
-/// The store's name must suit its type; keeping the secret out of state needs a store to put it in.
-fn validate_store(config: &RegistryState, diags: &mut Diagnostics) {
-    if config.store_secret_in_state == Some(false) && config.secret_store.is_null() {
-        diags.attribute_error(
-            Path::root().attr("store_secret_in_state"),
-            "Secret kept out of state without a secret store",
-            "`store_secret_in_state = false` leaves the secret access key nowhere. Add a `secret_store` block, or remove `store_secret_in_state`.",
-        );
-    }
-    let Some(store) = config.secret_store.known() else { return };
-    let (Some(kind), Some(name)) = (store.kind.known(), store.name.known()) else { return };
-    if ![crate::aws::secret_store::SECRETS_MANAGER, crate::aws::secret_store::SSM].contains(&kind.as_str()) {
-        return; // the attribute's own validator names it
-    }
-    if let Err(problem) = crate::aws::secret_store::check_name(kind, name) {
-        diags.attribute_error(Path::root().attr("secret_store").attr("name"), "Invalid secret store name", problem);
-    }
-}
-
 #[async_trait]
 impl Resource for RegistryResource {
     type Client = ProviderClient;
@@ -129,7 +110,12 @@ impl Resource for RegistryResource {
     }
 
     fn validate(&self, config: &RegistryState, diags: &mut Diagnostics) {
-        validate_store(config, diags);
+        crate::resources::shared::secret_store::validate(
+            config.store_secret_in_state,
+            &config.secret_store,
+            "the secret access key",
+            diags,
+        );
         let Some(encryption) = config.encryption.known() else { return };
         // A null type means the default, AES256.
         let aes = match &encryption.kind {
@@ -169,7 +155,7 @@ impl Resource for RegistryResource {
         state.user_name = Field::Known(planned.effective_user_name());
         state.clear_repository();
         state.clear_user();
-        state.clear_store();
+        state.set_store(Default::default());
         let result = create_parts(ctx, client, &clients, &planned, &mut state).await;
         state.withhold_secret();
         if let Err(error) = result {

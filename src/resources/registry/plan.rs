@@ -8,6 +8,7 @@ use super::access_key;
 use super::schema::DEFAULT_PATH;
 use super::state::{Encryption, RegistryState};
 use crate::aws::{names, policy};
+use crate::resources::shared::secret_store;
 
 /// Refines `plan.planned`; `dagster_url` goes into a kept key's `ci_secrets`.
 pub(super) fn modify(plan: &mut Plan<RegistryState>, dagster_url: &str) {
@@ -15,51 +16,20 @@ pub(super) fn modify(plan: &mut Plan<RegistryState>, dagster_url: &str) {
     modify_store(plan);
 }
 
-/// The secret store's computed values: kept when nothing is written; unknown when the store is written (a
-/// new key, a changed type, name or key, a store deleted or changed outside Terraform). A write without the
-/// secret in state needs a new key: the old secret cannot be recovered.
+/// The secret store's computed values (see the shared `secret_store::plan`). A new key is written to the
+/// store; a write without the secret in state needs a new key: the old secret cannot be recovered.
 fn modify_store(plan: &mut Plan<RegistryState>) {
-    let planned = &mut plan.planned;
-    match &planned.secret_store {
-        Field::Null => planned.clear_store(),
-        Field::Unknown => unknown_store(planned),
-        Field::Known(_) => {
-            let prior_target = plan.prior.as_ref().and_then(RegistryState::store_target);
-            let target = planned.store_target();
-            let prior = plan.prior.as_ref();
-            let needs_write = target.is_none()
-                || prior_target != target
-                || prior.is_none_or(|p| p.secret_store_arn.is_null() || p.secret_fingerprint.is_null())
-                || planned.access_key_id.is_unknown();
-            if needs_write {
-                // The secret to write must be known at apply: a state without it mints a new key.
-                if prior.is_some_and(|p| p.secret_access_key.is_null()) {
-                    planned.access_key_id = Field::Unknown;
-                    planned.secret_access_key = Field::Unknown;
-                    planned.ci_secrets = Field::Unknown;
-                }
-                let arn = match (prior, &prior_target, &target) {
-                    (Some(p), Some(a), Some(b)) if a.kind == b.kind && a.name == b.name => p.secret_store_arn.clone(),
-                    _ => Field::Unknown,
-                };
-                unknown_store(planned);
-                if !arn.is_null() {
-                    planned.secret_store_arn = arn;
-                }
-            } else if let Some(prior) = prior {
-                planned.secret_store_arn = prior.secret_store_arn.clone();
-                planned.secret_store_version = prior.secret_store_version.clone();
-                planned.secret_fingerprint = prior.secret_fingerprint.clone();
-            }
-        }
+    let prior = plan.prior.as_ref().map(RegistryState::store);
+    let mut record = plan.planned.store();
+    let writes = secret_store::plan(prior.as_ref(), &mut record, plan.planned.access_key_id.is_unknown());
+    plan.planned.set_store(record);
+    if writes && plan.prior.as_ref().is_some_and(|p| p.secret_access_key.is_null()) {
+        let planned = &mut plan.planned;
+        planned.access_key_id = Field::Unknown;
+        planned.secret_access_key = Field::Unknown;
+        planned.ci_secrets = Field::Unknown;
     }
-    planned.withhold_secret();
-}
-
-fn unknown_store(planned: &mut RegistryState) {
-    planned.secret_store_arn = Field::Unknown;
-    planned.secret_store_version = Field::Unknown;
-    planned.secret_fingerprint = Field::Unknown;
+    plan.planned.withhold_secret();
 }
 
 fn modify_parts(plan: &mut Plan<RegistryState>, dagster_url: &str) {
@@ -160,6 +130,7 @@ mod tests {
     use super::*;
     use crate::resources::registry::schema::schema;
     use crate::resources::registry::state::UserBlock;
+    use crate::resources::shared::secret_store::SecretStoreBlock;
 
     /// A state (or configuration) decoded from JSON, as the server would hand it over.
     fn state(json: serde_json::Value) -> RegistryState {
@@ -266,7 +237,7 @@ mod tests {
 
         // Another name: a new store (unknown ARN).
         let mut moved_config = config;
-        moved_config.secret_store = Field::Known(crate::resources::registry::state::SecretStoreBlock {
+        moved_config.secret_store = Field::Known(SecretStoreBlock {
             kind: Field::Known("ssm".into()),
             name: Field::Known("/ci/other".into()),
             kms_key_id: Field::Null,

@@ -3,7 +3,8 @@
 use cty::{Type, Value};
 use tfplugin::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 
-use crate::aws::{names, owner, secret_store};
+use crate::aws::{names, owner};
+use crate::resources::shared::secret_store;
 use crate::resources::shared::validators::whole_number_at_least;
 
 pub(super) const DEFAULT_TAG_MUTABILITY: &str = "IMMUTABLE";
@@ -53,13 +54,10 @@ pub(super) fn schema() -> Schema {
             Attribute::computed("ci_secrets", Type::Map(Box::new(Type::String)), "The secrets to put in your Git provider: `DAGSTER_CLOUD_URL`, `AWS_ACCESS_KEY`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_REGION`. Empty after import until `key_rotation` mints a key.")
                 .sensitive(),
         )
-        .attribute(
-            Attribute::optional("store_secret_in_state", Type::Bool, "Keep `secret_access_key` and `ci_secrets` in state (the default, for compatibility). `false` needs a `secret_store`: state then holds no secret, only the store's ARN, version and fingerprint.")
-                .default(Value::Bool(true)),
-        )
-        .attribute(Attribute::computed("secret_store_arn", Type::String, "The ARN of the secret store (Secrets Manager secret or SSM parameter), when `secret_store` is set."))
-        .attribute(Attribute::computed("secret_store_version", Type::String, "The store's version this provider last wrote: the Secrets Manager `VersionId` or the SSM parameter `Version`."))
-        .attribute(Attribute::computed("secret_fingerprint", Type::String, "SHA-256 (hex) of the JSON document written to the store. A value changed or deleted outside Terraform shows as drift here (null), and the next apply writes the store again: with the secret out of state that mints a new access key and deletes the old one."))
+        .attributes(secret_store::attributes(
+            "Keep `secret_access_key` and `ci_secrets` in state (the default, for compatibility). `false` needs a `secret_store`: state then holds no secret, only the store's ARN, version and fingerprint.",
+            "SHA-256 (hex) of the JSON document written to the store. A value changed or deleted outside Terraform shows as drift here (null), and the next apply writes the store again: with the secret out of state that mints a new access key and deletes the old one.",
+        ))
         .attribute(Attribute::computed("push_policy_json", Type::String, "The user's inline push policy as applied."))
         .attribute(Attribute::computed("lifecycle_policy_json", Type::String, "The repository's lifecycle policy as applied, if any."))
         .block(NestedBlock::new(
@@ -80,17 +78,7 @@ pub(super) fn schema() -> Schema {
                 .attribute(Attribute::optional("expire_untagged_after_days", Type::Number, "Expire untagged images this many days after push.").validator(whole_number_at_least(1, "days")))
                 .attribute(Attribute::optional("keep_last_images", Type::Number, "Keep only this many most recent images.").validator(whole_number_at_least(1, "images"))),
         ))
-        .block(NestedBlock::new(
-            "secret_store",
-            Nesting::Single,
-            Block::new("Also write `ci_secrets` as one JSON object to AWS Secrets Manager or SSM Parameter Store (a `SecureString`), tagged with the provider's ownership marker. Each key change writes a new version; destroy deletes the store without a recovery window. Changing `type` or `name` writes the new store, then deletes the old one.")
-                .attribute(
-                    Attribute::required("type", Type::String, "`secretsmanager` or `ssm`.")
-                        .validator(Validator::one_of(&[secret_store::SECRETS_MANAGER, secret_store::SSM])),
-                )
-                .attribute(Attribute::required("name", Type::String, "The secret's name (Secrets Manager: letters, digits and `/_+=.@-`), or the parameter's name (SSM: starts with `/`)."))
-                .attribute(Attribute::optional("kms_key_id", Type::String, "The KMS key to encrypt with; AWS's managed key for the service when not set.")),
-        ))
+        .block(secret_store::block("`ci_secrets`"))
         .block(NestedBlock::new(
             "user",
             Nesting::Single,

@@ -11,8 +11,8 @@ use tfplugin::Field;
 
 use super::schema::{DEFAULT_ENCRYPTION, DEFAULT_PATH, DEFAULT_TAG_MUTABILITY};
 use crate::aws::lifecycle::LifecycleRules;
-use crate::aws::secret_store::StoreTarget;
 use crate::aws::{ecr, names, policy};
+use crate::resources::shared::secret_store::{SecretStoreBlock, StoreRecord};
 use crate::secret::Secret;
 
 /// The resource's state, in the shape of the schema.
@@ -46,29 +46,6 @@ pub struct RegistryState {
     pub(super) secret_store_arn: Field<String>,
     pub(super) secret_store_version: Field<String>,
     pub(super) secret_fingerprint: Field<String>,
-}
-
-/// The `secret_store` block.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
-pub(super) struct SecretStoreBlock {
-    #[serde(rename = "type")]
-    pub(super) kind: Field<String>,
-    pub(super) name: Field<String>,
-    pub(super) kms_key_id: Field<String>,
-}
-
-impl SecretStoreBlock {
-    /// Where to write, when every setting is known.
-    pub(super) fn target(&self) -> Option<StoreTarget> {
-        if self.kms_key_id.is_unknown() {
-            return None;
-        }
-        Some(StoreTarget {
-            kind: self.kind.known()?.clone(),
-            name: self.name.known()?.clone(),
-            kms_key_id: self.kms_key_id.known().cloned(),
-        })
-    }
 }
 
 /// The `encryption` block.
@@ -156,15 +133,21 @@ impl RegistryState {
         self.store_secret_in_state.unwrap_or(true)
     }
 
-    /// The configured secret store, when its settings are known.
-    pub(super) fn store_target(&self) -> Option<StoreTarget> {
-        self.secret_store.known().and_then(SecretStoreBlock::target)
+    /// The store's attributes, as the shared secret-store code works on them.
+    pub(super) fn store(&self) -> StoreRecord {
+        StoreRecord {
+            block: self.secret_store.clone(),
+            arn: self.secret_store_arn.clone(),
+            version: self.secret_store_version.clone(),
+            fingerprint: self.secret_fingerprint.clone(),
+        }
     }
 
-    pub(super) fn clear_store(&mut self) {
-        self.secret_store_arn = Field::Null;
-        self.secret_store_version = Field::Null;
-        self.secret_fingerprint = Field::Null;
+    pub(super) fn set_store(&mut self, record: StoreRecord) {
+        self.secret_store = record.block;
+        self.secret_store_arn = record.arn;
+        self.secret_store_version = record.version;
+        self.secret_fingerprint = record.fingerprint;
     }
 
     /// Drops the secret from what is recorded when the configuration keeps it out of state.

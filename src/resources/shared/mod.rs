@@ -3,5 +3,6 @@
 
 pub mod checks;
 pub mod failure;
+pub mod secret_store;
 pub mod timeouts;
 pub mod validators;
