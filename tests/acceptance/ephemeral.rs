@@ -9,7 +9,6 @@ use crate::support::*;
 use aws_config::{BehaviorVersion, Region};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
 use base64::Engine as _;
-use serde_json::Value;
 
 /// What moto's `GetAuthorizationToken` answers: `user:password` (decoded) and the proxy endpoint.
 fn moto_login(moto: &Moto) -> (String, String) {
@@ -56,17 +55,6 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-pub(crate) fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-/// Every member of a saved plan (a zip: the plan, the prior state, the configuration), uncompressed.
-pub(crate) fn plan_members(plan: &Path) -> Vec<u8> {
-    let output = std::process::Command::new("unzip").arg("-p").arg(plan).output().expect("run unzip");
-    assert!(output.status.success(), "unzip -p {}: {}", plan.display(), String::from_utf8_lossy(&output.stderr));
-    output.stdout
-}
-
 #[test]
 fn registry_login_reaches_a_provisioner_and_no_file() {
     let moto = Moto::start();
@@ -94,7 +82,6 @@ ephemeral "dagsterbranch_registry_credentials" "ci_user" {{
         ci_login = login_to_file("ci_login", "ci_user", "ci.login"),
     ));
 
-    let plan_file = ws.config_dir().join("tfplan");
     ws.ok(&["plan", "-no-color", "-out=tfplan"]);
     let applied = ws.ok(&["apply", "-no-color", "tfplan"]);
 
@@ -110,17 +97,12 @@ ephemeral "dagsterbranch_registry_credentials" "ci_user" {{
 
     // The password and the token it came from, in every file Terraform wrote or printed.
     let token = base64::engine::general_purpose::STANDARD.encode(&expected);
-    let shown: Value = serde_json::from_str(&ws.ok(&["show", "-json", "tfplan"]).stdout).expect("plan JSON");
-    let places: Vec<(&str, Vec<u8>)> = vec![
-        ("terraform.tfstate", read(&ws.config_dir().join("terraform.tfstate"))),
-        ("the saved plan file (raw)", read(&plan_file)),
-        ("the saved plan file (unzipped)", plan_members(&plan_file)),
-        ("`terraform show -json tfplan`", shown.to_string().into_bytes()),
-        ("the TF_LOG=trace log", read(&log)),
-        ("apply's output", format!("{}{}", applied.stdout, applied.stderr).into_bytes()),
-    ];
+    let places = written_places(
+        &ws,
+        &log,
+        vec![("apply's output", format!("{}{}", applied.stdout, applied.stderr).into_bytes())],
+    );
     for (place, bytes) in &places {
-        assert!(!bytes.is_empty(), "{place} is empty");
         for (what, secret) in [("password", password.as_str()), ("authorization token", token.as_str())] {
             assert!(!contains(bytes, secret), "the registry {what} appears in {place}");
         }

@@ -14,11 +14,13 @@ mod diagnostics;
 mod fault_proxy;
 mod import;
 mod moto;
+mod secrets;
 
 pub use diagnostics::*;
 pub use fault_proxy::*;
 pub use import::*;
 pub use moto::*;
+pub use secrets::*;
 
 pub const ORG: &str = "test-org";
 pub const ADMIN_TOKEN: &str = "user:test-org:1:admin-token-for-tests";
