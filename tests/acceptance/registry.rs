@@ -19,15 +19,15 @@ const POLICY_NAME: &str = "dagsterbranch-ecr-push";
 const DAGSTER_URL: &str = "https://test-org.dagster.cloud";
 
 /// SDK clients that talk to one moto as one principal.
-struct Aws {
+pub(crate) struct Aws {
     runtime: tokio::runtime::Runtime,
     iam: aws_sdk_iam::Client,
     ecr: aws_sdk_ecr::Client,
-    sts: aws_sdk_sts::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
 }
 
 impl Aws {
-    fn new(moto: &Moto, access_key_id: &str, secret_access_key: &str) -> Aws {
+    pub(crate) fn new(moto: &Moto, access_key_id: &str, secret_access_key: &str) -> Aws {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let credentials = aws_sdk_sts::config::Credentials::new(access_key_id, secret_access_key, None, None, "test");
         let http =
@@ -54,7 +54,7 @@ impl Aws {
         Aws::new(moto, "testing", "testing")
     }
 
-    fn run<F: Future>(&self, future: F) -> F::Output {
+    pub(crate) fn run<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
     }
 
@@ -74,7 +74,7 @@ impl Aws {
         }
     }
 
-    fn key_ids(&self, user: &str) -> Vec<String> {
+    pub(crate) fn key_ids(&self, user: &str) -> Vec<String> {
         let output = self.run(self.iam.list_access_keys().user_name(user).send()).expect("ListAccessKeys");
         output.access_key_metadata().iter().filter_map(|k| k.access_key_id().map(str::to_string)).collect()
     }

@@ -2,52 +2,13 @@
 //! under real Terraform against moto: what is stored, where the secret never appears, rotation, drift repair
 //! and destroy.
 
-use std::future::Future;
-
+use crate::registry::Aws;
 use crate::support::*;
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region};
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider as TlsProvider};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 const ADDRESS: &str = "dagsterbranch_registry.ci";
 const DAGSTER_URL: &str = "https://test-org.dagster.cloud";
-
-/// SDK clients for one moto, as moto's default principal.
-struct Aws {
-    runtime: tokio::runtime::Runtime,
-    config: aws_config::SdkConfig,
-}
-
-impl Aws {
-    fn new(moto: &Moto, access_key_id: &str, secret_access_key: &str) -> Aws {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let credentials = aws_sdk_sts::config::Credentials::new(access_key_id, secret_access_key, None, None, "test");
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
-        let config = runtime.block_on(
-            aws_config::defaults(BehaviorVersion::latest())
-                .http_client(http)
-                .region(Region::new(MOTO_REGION))
-                .endpoint_url(moto.url())
-                .credentials_provider(credentials)
-                .retry_config(RetryConfig::disabled())
-                .load(),
-        );
-        Aws { runtime, config }
-    }
-
-    fn run<F: Future>(&self, future: F) -> F::Output {
-        self.runtime.block_on(future)
-    }
-
-    fn key_ids(&self, user: &str) -> Vec<String> {
-        let iam = aws_sdk_iam::Client::new(&self.config);
-        let output = self.run(iam.list_access_keys().user_name(user).send()).expect("ListAccessKeys");
-        output.access_key_metadata().iter().filter_map(|k| k.access_key_id().map(str::to_string)).collect()
-    }
-}
 
 /// The store's current JSON document as boto3 reads it, or `None` when it does not exist.
 fn stored(moto: &Moto, kind: &str, name: &str) -> Option<String> {
@@ -87,8 +48,8 @@ fn check_store(moto: &Moto, aws: &Aws, ws: &Workspace, kind: &str, name: &str, c
         document["AWS_ACCESS_KEY_ID"].as_str().expect("key id"),
         document["AWS_SECRET_ACCESS_KEY"].as_str().expect("secret"),
     );
-    let sts = aws_sdk_sts::Client::new(&key.config);
-    key.run(sts.get_caller_identity().send()).unwrap_or_else(|e| panic!("{context}: the stored key must work: {e:?}"));
+    key.run(key.sts.get_caller_identity().send())
+        .unwrap_or_else(|e| panic!("{context}: the stored key must work: {e:?}"));
     let user = state["user_name"].as_str().expect("user_name");
     assert_eq!(aws.key_ids(user), vec![state["access_key_id"].as_str().unwrap().to_string()], "{context}: one key");
     document
