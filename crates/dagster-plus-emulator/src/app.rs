@@ -54,6 +54,7 @@ impl App {
         }
         let store = Arc::new(Store::open(&config.organization, config.state_file.clone())?);
         let simulation = Arc::new(Simulation::default());
+        simulation.update(config.simulation.clone());
         Ok(App {
             schema: schema::build(Arc::clone(&store), Arc::clone(&simulation)),
             store,

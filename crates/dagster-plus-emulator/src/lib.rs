@@ -41,7 +41,7 @@ pub use faults::{ActivePlan, FaultKind, FaultReport, FaultSpec, FaultSpecError};
 pub use heartbeat::AgentHeartbeat;
 pub use persist::PersistError;
 pub use server::{serve, serve_and_announce, RunningEmulator};
-pub use simulation::SimulationSettings;
+pub use simulation::{SimulationSettings, SimulationUpdate};
 pub use store::MutationError;
 
 /// The GraphQL schema in SDL, e.g. for diffing against the real API's.

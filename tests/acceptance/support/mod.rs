@@ -115,6 +115,7 @@ pub fn start_emulator() -> RunningEmulator {
         organization: ORG.to_string(),
         api_token: ADMIN_TOKEN.to_string(),
         state_file: None,
+        ..EmulatorConfig::default()
     })
     .expect("start the Dagster+ emulator")
 }

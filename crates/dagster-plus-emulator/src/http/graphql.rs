@@ -61,6 +61,11 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
+    // A remote API's round trip, when the simulation sets one (the benchmark does).
+    let delay = app.simulation.request_delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let path = segment.as_deref().map_or("/graphql".to_owned(), |s| format!("/{s}/graphql"));
     let header_str = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
 

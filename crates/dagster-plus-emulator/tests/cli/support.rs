@@ -36,6 +36,7 @@ impl Emu {
             organization: ORG.to_owned(),
             api_token: TOKEN.to_owned(),
             state_file: None,
+            ..EmulatorConfig::default()
         })
         .expect("emulator starts");
         Emu { emulator }

@@ -32,6 +32,7 @@ impl Emu {
             organization: ORG.to_owned(),
             api_token: USER_TOKEN.to_owned(),
             state_file,
+            ..EmulatorConfig::default()
         })
         .expect("emulator starts");
         Emu { emulator, client: Client::new() }

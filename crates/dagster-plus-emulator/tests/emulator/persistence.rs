@@ -37,6 +37,7 @@ fn a_corrupt_or_foreign_state_file_fails_start() {
         organization: ORG.to_owned(),
         api_token: USER_TOKEN.to_owned(),
         state_file: Some(state.0.clone()),
+        ..EmulatorConfig::default()
     })
     .err()
     .expect("start must fail");
@@ -48,6 +49,7 @@ fn a_corrupt_or_foreign_state_file_fails_start() {
         organization: "other-org".to_owned(),
         api_token: USER_TOKEN.to_owned(),
         state_file: Some(foreign.0.clone()),
+        ..EmulatorConfig::default()
     })
     .err()
     .expect("start must fail");

@@ -1,4 +1,4 @@
-//! Command-line parsing, by hand: four flags do not justify a parser crate.
+//! Command-line parsing, by hand: a handful of flags do not justify a parser crate.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ dagster-plus-emulator: a local stand-in for the Dagster+ GraphQL API
 
 USAGE:
     dagster-plus-emulator --organization ORG --api-token TOKEN [--listen ADDR] [--state FILE]
+                          [--latency MS [--latency-jitter MS] [--latency-seed N]]
 
 OPTIONS:
     --listen ADDR          Address to bind (default 127.0.0.1:0; port 0 picks a free port).
@@ -19,6 +20,10 @@ OPTIONS:
                            (header Dagster-Cloud-Api-Token).
     --state FILE           Load state from FILE if it exists and write it back after
                            every change, so a restart keeps all tokens and deployments.
+    --latency MS           Answer every GraphQL request after MS milliseconds, like a remote
+                           API (default 0). Also settable at run time: requestLatencyMs.
+    --latency-jitter MS    Plus or minus up to MS milliseconds per request (default 0).
+    --latency-seed N       Seed of the jitter, so runs are reproducible (default 0).
     -h, --help             Show this help.
 
 ENDPOINTS:
@@ -45,6 +50,9 @@ pub struct Args {
     pub organization: String,
     pub api_token: String,
     pub state: Option<PathBuf>,
+    pub latency_ms: u64,
+    pub latency_jitter_ms: u64,
+    pub latency_seed: u64,
 }
 
 #[derive(Debug, PartialEq)]
@@ -61,6 +69,8 @@ pub enum ArgsError {
     MissingValue(&'static str),
     #[error("{0} is required")]
     Required(&'static str),
+    #[error("{flag} {value:?} is not a whole number")]
+    BadNumber { flag: &'static str, value: String },
     #[error("--listen {value:?} is not an address like 127.0.0.1:8080: {reason}")]
     BadListen { value: String, reason: String },
 }
@@ -71,6 +81,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
     let mut organization = None;
     let mut api_token = None;
     let mut state = None;
+    let mut latency = None;
+    let mut jitter = None;
+    let mut seed = None;
     let mut iter = args.into_iter();
     while let Some(arg) = iter.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -83,6 +96,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
             "--organization" => (&mut organization, "--organization"),
             "--api-token" => (&mut api_token, "--api-token"),
             "--state" => (&mut state, "--state"),
+            "--latency" => (&mut latency, "--latency"),
+            "--latency-jitter" => (&mut jitter, "--latency-jitter"),
+            "--latency-seed" => (&mut seed, "--latency-seed"),
             _ => return Err(ArgsError::Unknown(arg)),
         };
         let value = match inline {
@@ -101,7 +117,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, ArgsErro
         organization: organization.ok_or(ArgsError::Required("--organization"))?,
         api_token: api_token.ok_or(ArgsError::Required("--api-token"))?,
         state: state.map(PathBuf::from),
+        latency_ms: number(latency, "--latency")?,
+        latency_jitter_ms: number(jitter, "--latency-jitter")?,
+        latency_seed: number(seed, "--latency-seed")?,
     }))
+}
+
+fn number(value: Option<String>, flag: &'static str) -> Result<u64, ArgsError> {
+    value.map_or(Ok(0), |v| v.parse().map_err(|_| ArgsError::BadNumber { flag, value: v }))
 }
 
 #[cfg(test)]
@@ -130,5 +153,15 @@ mod tests {
         assert_eq!(parse(strings(&["--organization", "a"])), Err(ArgsError::Required("--api-token")));
         assert!(matches!(parse(strings(&["--bogus"])), Err(ArgsError::Unknown(_))));
         assert_eq!(parse(strings(&["--state"])), Err(ArgsError::MissingValue("--state")));
+        let base = ["--organization", "a", "--api-token", "t"];
+        let Ok(Command::Run(args)) = parse(strings(&[&base[..], &["--latency=50", "--latency-jitter", "5"]].concat()))
+        else {
+            panic!("latency flags parse")
+        };
+        assert_eq!((args.latency_ms, args.latency_jitter_ms, args.latency_seed), (50, 5, 0));
+        assert!(matches!(
+            parse(strings(&[&base[..], &["--latency", "fast"]].concat())),
+            Err(ArgsError::BadNumber { flag: "--latency", .. })
+        ));
     }
 }

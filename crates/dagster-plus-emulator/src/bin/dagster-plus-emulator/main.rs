@@ -5,7 +5,7 @@ mod args;
 use std::io::Write;
 use std::process::ExitCode;
 
-use dagster_plus_emulator::{serve_and_announce, EmulatorConfig};
+use dagster_plus_emulator::{serve_and_announce, EmulatorConfig, SimulationUpdate};
 use tracing_subscriber::filter::LevelFilter;
 
 use args::{Command, USAGE};
@@ -41,7 +41,18 @@ fn main() -> ExitCode {
 
 async fn run(args: args::Args) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let config = EmulatorConfig { organization: args.organization, api_token: args.api_token, state_file: args.state };
+    let simulation = SimulationUpdate {
+        request_latency_ms: Some(args.latency_ms),
+        request_jitter_ms: Some(args.latency_jitter_ms),
+        latency_seed: Some(args.latency_seed),
+        ..SimulationUpdate::default()
+    };
+    let config = EmulatorConfig {
+        organization: args.organization,
+        api_token: args.api_token,
+        state_file: args.state,
+        simulation,
+    };
     // Scripts wait for this exact line, so print it only once requests can be served.
     let server = serve_and_announce(config, listener, |addr| {
         let mut stdout = std::io::stdout().lock();

@@ -10,7 +10,7 @@
 //! | `POST /_emulator/deployments` | `{"name": "staging"}` seeds a full deployment (201 with its id). |
 //! | `POST /_emulator/agents/heartbeat` | `{"label": "bd-agent", "deployments": ["feature-x"], "metadata": {"version": "1.13.27"}, "queues": [null, "q"], "agentType": "K8sUserCodeLauncher", "errors": ["…"]}` (only `label` required; no `deployments` = serves every deployment). The agent is `RUNNING` until it is stopped or its heartbeats time out. Returns `{"agentId"}`. |
 //! | `POST /_emulator/agents/stop` | `{"label": "bd-agent"}` makes the agents with that label `NOT_RUNNING` now (404 if none). |
-//! | `GET /_emulator/simulation` | The simulation settings: `locationLoadDelayMs`, `failingImagePattern` (with `*`/`?` a glob over the whole image, otherwise a substring), `agentHeartbeatTimeoutMs`, `deletionDelayMs`. |
+//! | `GET /_emulator/simulation` | The simulation settings: `locationLoadDelayMs`, `failingImagePattern` (with `*`/`?` a glob over the whole image, otherwise a substring), `agentHeartbeatTimeoutMs`, `deletionDelayMs`, `requestLatencyMs`, `requestJitterMs`, `latencySeed` (every GraphQL request is held for the latency ± a seeded jitter). |
 //! | `POST /_emulator/simulation` | Changes some of them (absent keys are kept; `"failingImagePattern": null` clears it). Returns the new settings. |
 //! | `POST /_emulator/faults` | Adds a fault plan: `{"kind": "unavailable" \| "rate_limited" \| "connection_reset" \| "slow" \| "drop_response", "count": N}` or `{"kind": …, "fraction": 0.3, "seed": 42}`, plus optional `retryAfterSeconds`, `delayMs`, `operation` (a root field name, or `query` / `mutation`). 201 with `{"id"}`. |
 //! | `GET /_emulator/faults` | Active plans and the faults injected so far, by kind. |
