@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+use crate::action::ActionHandle;
 use crate::data_source::{DataSourceHandle, ListResourceHandle};
 use crate::diag::Diagnostics;
 use crate::ephemeral::EphemeralResourceHandle;
@@ -85,6 +86,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Ephemeral resources (Terraform ≥ 1.10); older clients never ask for them.
     fn ephemeral_resources(&self) -> Vec<EphemeralResourceHandle<Self::Client>> {
+        Vec::new()
+    }
+
+    /// Actions (Terraform ≥ 1.14); older clients never ask for them.
+    fn actions(&self) -> Vec<ActionHandle<Self::Client>> {
         Vec::new()
     }
 }

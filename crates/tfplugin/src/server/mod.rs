@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{debug, info_span, Instrument};
 
+use crate::action::AnyAction;
 use crate::data_source::{AnyDataSource, AnyListResource};
 use crate::diag::{path_to_proto, Diagnostic, Diagnostics};
 use crate::ephemeral::AnyEphemeralResource;
@@ -21,6 +22,7 @@ use crate::schema::Schema;
 use crate::write_only;
 use values::{decode, encode, identity_data, prune_to_type, validate_config};
 
+mod actions;
 mod read_only;
 mod values;
 
@@ -31,6 +33,7 @@ pub(crate) struct ProviderService<P: Provider> {
     data_sources: HashMap<&'static str, Arc<dyn AnyDataSource<P::Client>>>,
     list_resources: HashMap<&'static str, Arc<dyn AnyListResource<P::Client>>>,
     ephemeral_resources: HashMap<&'static str, Arc<dyn AnyEphemeralResource<P::Client>>>,
+    actions: HashMap<&'static str, Arc<dyn AnyAction<P::Client>>>,
     /// Set by ConfigureProvider: the client, or why there is none.
     client: OnceLock<Result<Arc<P::Client>, Diagnostic>>,
     stop: CancellationToken,
@@ -42,6 +45,7 @@ impl<P: Provider> ProviderService<P> {
         let data_sources = provider.data_sources().into_iter().map(|d| (d.0.type_name(), d.0)).collect();
         let list_resources = provider.list_resources().into_iter().map(|l| (l.0.type_name(), l.0)).collect();
         let ephemeral_resources = provider.ephemeral_resources().into_iter().map(|e| (e.0.type_name(), e.0)).collect();
+        let actions = provider.actions().into_iter().map(|a| (a.0.type_name(), a.0)).collect();
         let schema = provider.schema();
         ProviderService {
             provider,
@@ -50,6 +54,7 @@ impl<P: Provider> ProviderService<P> {
             data_sources,
             list_resources,
             ephemeral_resources,
+            actions,
             client: OnceLock::new(),
             stop,
         }
@@ -131,6 +136,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             data_sources,
             list_resources,
             ephemeral_resources,
+            actions: self.action_metadata(),
             ..Default::default()
         }))
     }
@@ -154,6 +160,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             data_source_schemas,
             list_resource_schemas,
             ephemeral_resource_schemas,
+            // Clients before 1.14 skip this field too.
+            action_schemas: self.action_schemas(),
             server_capabilities: Some(Self::capabilities()),
             ..Default::default()
         }))
@@ -532,6 +540,27 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
         self.serve_close_ephemeral_resource(request).await
+    }
+
+    async fn validate_action_config(
+        &self,
+        request: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        self.serve_validate_action_config(request).await
+    }
+
+    async fn plan_action(
+        &self,
+        request: Request<pb::plan_action::Request>,
+    ) -> Result<Response<pb::plan_action::Response>, Status> {
+        self.serve_plan_action(request).await
+    }
+
+    async fn invoke_action(
+        &self,
+        request: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<tonic::codegen::BoxStream<pb::invoke_action::Event>>, Status> {
+        self.serve_invoke_action(request).await
     }
 
     async fn stop_provider(
