@@ -1,5 +1,5 @@
 //! `terraform-provider-dagsterbranch docs`: renders the registry documentation tree (`docs/index.md`,
-//! `docs/resources/`, `docs/data-sources/`, `docs/ephemeral-resources/`, `docs/list-resources/`) from the same `Schema` values the
+//! `docs/resources/`, `docs/data-sources/`, `docs/ephemeral-resources/`, `docs/list-resources/`, `docs/actions/`) from the same `Schema` values the
 //! provider serves to Terraform, with the files under `examples/` embedded. Rendering from the in-process
 //! schema (instead of `terraform providers schema -json`) keeps defaults, replacement and validation rules,
 //! which the protocol does not carry, in the pages.
@@ -15,10 +15,12 @@ use tfplugin::{Attribute, Block, IdentitySchema, NestedBlock, Nesting, Presence,
 
 use crate::provider::{self, DagsterBranchProvider};
 
+mod action_page;
+
 const PROVIDER: &str = "dagsterbranch";
 
 /// The directories the generator owns; anything else under `docs/` is left alone.
-const GENERATED_DIRS: [&str; 4] = ["resources", "data-sources", "ephemeral-resources", "list-resources"];
+const GENERATED_DIRS: [&str; 5] = ["resources", "data-sources", "ephemeral-resources", "list-resources", "actions"];
 
 /// The rendered tree: paths relative to `docs/`, and whatever is missing to make it complete.
 pub struct Rendered {
@@ -42,6 +44,8 @@ pub fn render(root: &Path) -> Rendered {
     lists.sort_by_key(|l| l.type_name());
     let mut ephemerals: Vec<_> = provider.ephemeral_resources();
     ephemerals.sort_by_key(|e| e.type_name());
+    let mut actions: Vec<_> = provider.actions();
+    actions.sort_by_key(|a| a.type_name());
     let guides = read_guides(&root.join("docs/guides"));
 
     let contents = Contents {
@@ -49,6 +53,7 @@ pub fn render(root: &Path) -> Rendered {
         data_sources: data_sources.iter().map(|d| d.type_name()).collect(),
         ephemerals: ephemerals.iter().map(|e| e.type_name()).collect(),
         lists: lists.iter().map(|l| l.type_name()).collect(),
+        actions: actions.iter().map(|a| a.type_name()).collect(),
         guides,
     };
     out.pages.insert("index.md".into(), index_page(&provider.schema(), &contents, &examples, &mut out.problems));
@@ -88,6 +93,12 @@ pub fn render(root: &Path) -> Rendered {
         check_block(&list.schema().block, &format!("list.{name}"), &mut out.problems);
         let page = list_page(name, list.schema(), &examples, &mut out.problems);
         out.pages.insert(PathBuf::from("list-resources").join(format!("{}.md", short(name))), page);
+    }
+    for action in &actions {
+        let name = action.type_name();
+        check_block(&action.schema().block, &format!("action.{name}"), &mut out.problems);
+        let page = action_page::action_page(name, action.schema(), &examples, &mut out.problems);
+        out.pages.insert(PathBuf::from("actions").join(format!("{}.md", short(name))), page);
     }
     out
 }
@@ -269,6 +280,7 @@ struct Contents {
     data_sources: Vec<&'static str>,
     ephemerals: Vec<&'static str>,
     lists: Vec<&'static str>,
+    actions: Vec<&'static str>,
     guides: Vec<(String, String)>,
 }
 
@@ -326,11 +338,12 @@ fn index_page(schema: &Schema, contents: &Contents, examples: &Examples, problem
     render_block(&mut out, &schema.block, "", Kind::Provider);
 
     out.push_str("## Contents\n\n");
-    let sections: [(&str, &str, &Vec<&'static str>); 4] = [
+    let sections: [(&str, &str, &Vec<&'static str>); 5] = [
         ("Resources", "resources", &contents.resources),
         ("Data sources", "data-sources", &contents.data_sources),
         ("Ephemeral resources (Terraform 1.10+)", "ephemeral-resources", &contents.ephemerals),
         ("List resources (`terraform query`)", "list-resources", &contents.lists),
+        ("Actions (Terraform 1.14+)", "actions", &contents.actions),
     ];
     for (title, dir, names) in sections {
         let _ = writeln!(out, "{title}:\n");
