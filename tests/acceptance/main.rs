@@ -4,6 +4,7 @@
 
 mod support;
 
+mod actions;
 mod agent;
 mod agent_token;
 mod bad_input;
