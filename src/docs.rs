@@ -1,9 +1,9 @@
 //! `terraform-provider-dagsterbranch docs`: renders the registry documentation tree (`docs/index.md`,
 //! `docs/resources/`, `docs/data-sources/`, `docs/ephemeral-resources/`, `docs/list-resources/`,
-//! `docs/functions/`) from the same `Schema` values and function signatures the provider serves to Terraform,
-//! with the files under `examples/` embedded. Rendering from the in-process schema (instead of
-//! `terraform providers schema -json`) keeps defaults, replacement and validation rules, which the protocol
-//! does not carry, in the pages.
+//! `docs/functions/`, `docs/actions/`) from the same `Schema` values and function signatures the provider
+//! serves to Terraform, with the files under `examples/` embedded. Rendering from the in-process schema
+//! (instead of `terraform providers schema -json`) keeps defaults, replacement and validation rules, which
+//! the protocol does not carry, in the pages.
 //!
 //! `docs/guides/` is written by hand and only read here (for the index's list of guides).
 
@@ -16,12 +16,14 @@ use tfplugin::{Attribute, Block, IdentitySchema, NestedBlock, Nesting, Presence,
 
 use crate::provider::{self, DagsterBranchProvider};
 
+mod action_page;
 mod functions;
 
 const PROVIDER: &str = "dagsterbranch";
 
 /// The directories the generator owns; anything else under `docs/` is left alone.
-const GENERATED_DIRS: [&str; 5] = ["resources", "data-sources", "ephemeral-resources", "list-resources", "functions"];
+const GENERATED_DIRS: [&str; 6] =
+    ["resources", "data-sources", "ephemeral-resources", "list-resources", "functions", "actions"];
 
 /// The rendered tree: paths relative to `docs/`, and whatever is missing to make it complete.
 pub struct Rendered {
@@ -47,6 +49,8 @@ pub fn render(root: &Path) -> Rendered {
     ephemerals.sort_by_key(|e| e.type_name());
     let mut function_handles = provider.functions();
     function_handles.sort_by_key(|f| f.name());
+    let mut actions: Vec<_> = provider.actions();
+    actions.sort_by_key(|a| a.type_name());
     let guides = read_guides(&root.join("docs/guides"));
 
     let contents = Contents {
@@ -55,6 +59,7 @@ pub fn render(root: &Path) -> Rendered {
         ephemerals: ephemerals.iter().map(|e| e.type_name()).collect(),
         lists: lists.iter().map(|l| l.type_name()).collect(),
         functions: function_handles.iter().map(|f| f.name()).collect(),
+        actions: actions.iter().map(|a| a.type_name()).collect(),
         guides,
     };
     out.pages.insert("index.md".into(), index_page(&provider.schema(), &contents, &examples, &mut out.problems));
@@ -98,6 +103,12 @@ pub fn render(root: &Path) -> Rendered {
     for function in &function_handles {
         let page = functions::page(function, &examples, &mut out.problems);
         out.pages.insert(PathBuf::from("functions").join(format!("{}.md", function.name())), page);
+    }
+    for action in &actions {
+        let name = action.type_name();
+        check_block(&action.schema().block, &format!("action.{name}"), &mut out.problems);
+        let page = action_page::action_page(name, action.schema(), &examples, &mut out.problems);
+        out.pages.insert(PathBuf::from("actions").join(format!("{}.md", short(name))), page);
     }
     out
 }
@@ -280,6 +291,7 @@ struct Contents {
     ephemerals: Vec<&'static str>,
     lists: Vec<&'static str>,
     functions: Vec<&'static str>,
+    actions: Vec<&'static str>,
     guides: Vec<(String, String)>,
 }
 
@@ -337,12 +349,13 @@ fn index_page(schema: &Schema, contents: &Contents, examples: &Examples, problem
     render_block(&mut out, &schema.block, "", Kind::Provider);
 
     out.push_str("## Contents\n\n");
-    let sections: [(&str, &str, &Vec<&'static str>); 5] = [
+    let sections: [(&str, &str, &Vec<&'static str>); 6] = [
         ("Resources", "resources", &contents.resources),
         ("Data sources", "data-sources", &contents.data_sources),
         ("Ephemeral resources (Terraform 1.10+)", "ephemeral-resources", &contents.ephemerals),
         ("List resources (`terraform query`)", "list-resources", &contents.lists),
         ("Functions (Terraform 1.8+)", "functions", &contents.functions),
+        ("Actions (Terraform 1.14+)", "actions", &contents.actions),
     ];
     for (title, dir, names) in sections {
         let _ = writeln!(out, "{title}:\n");
@@ -400,7 +413,7 @@ const VERSIONS_SECTION: &str = "\
 The provider speaks plugin protocol 6, which Terraform 1.0 and later and OpenTofu use; its tests run \
 Terraform 1.0.3 and 1.15. Import blocks need Terraform 1.5 (OpenTofu 1.6), provider functions Terraform 1.8, \
 ephemeral resources Terraform 1.10, import by identity Terraform 1.12, and list resources (`terraform query`) \
-Terraform 1.14; everything else works without them.
+and actions Terraform 1.14; everything else works without them.
 
 ";
 

@@ -1,5 +1,6 @@
 //! terraform-provider-dagsterbranch: a Terraform/OpenTofu provider for Dagster+ branch deployments.
 
+mod actions;
 mod aws;
 mod client;
 mod dagster;

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use cty::{Path, Type};
 use tfplugin::{
-    Attribute, Block, Context, DataSourceHandle, Diagnostic, Diagnostics, EphemeralResourceHandle, Field,
+    ActionHandle, Attribute, Block, Context, DataSourceHandle, Diagnostic, Diagnostics, EphemeralResourceHandle, Field,
     FunctionHandle, ListResourceHandle, NestedBlock, Nesting, ResourceHandle, Schema, Validator,
 };
 
@@ -13,7 +13,7 @@ use crate::client::{AwsSettings, ProviderClient};
 use crate::dagster;
 use crate::resources::shared::validators;
 use crate::secret::Secret;
-use crate::{data_sources, ephemeral_resources, functions, list_resources, resources};
+use crate::{actions, data_sources, ephemeral_resources, functions, list_resources, resources};
 
 pub const ENV_ORGANIZATION: &str = "DAGSTER_CLOUD_ORGANIZATION";
 pub const ENV_API_TOKEN: &str = "DAGSTER_CLOUD_API_TOKEN";
@@ -234,6 +234,10 @@ impl tfplugin::Provider for DagsterBranchProvider {
 
     fn functions(&self) -> Vec<FunctionHandle> {
         functions::all()
+    }
+
+    fn actions(&self) -> Vec<ActionHandle<ProviderClient>> {
+        actions::all()
     }
 }
 

@@ -76,6 +76,7 @@ const FEATURES: &[Feature] = &[
     Feature { name: "write-only attributes", since: (1, 11), check: write_only_attributes },
     Feature { name: "resource identity (import by identity)", since: (1, 12), check: resource_identity },
     Feature { name: "list resources (terraform query)", since: (1, 14), check: list_resources },
+    Feature { name: "actions (terraform apply -invoke)", since: (1, 14), check: actions },
 ];
 
 /// Runs every lifecycle and feature check under one build, records the row for `scripts/compat`, and fails
@@ -466,5 +467,46 @@ fn list_resources(terraform: Terraform, offered: bool) -> Outcome {
     let run = ws.ok(&["query", "-no-color"]);
     assert!(run.stdout.contains("list.dagsterbranch_deployment.all"), "{}", run.stdout);
     assert!(run.stdout.contains("feature/listed"), "{}", run.stdout);
+    Outcome::Works
+}
+
+/// The cleanup action: from 1.14 a dry run reports the stale deployment and writes nothing, then the real run
+/// closes it; older clients refuse the `action` block at validate, and the same configuration without it
+/// still plans.
+fn actions(terraform: Terraform, offered: bool) -> Outcome {
+    use crate::actions::{branch_deployment, OLD, REPO as ACTIONS_REPO};
+    let emulator = emulator();
+    let stale = branch_deployment(&emulator, ACTIONS_REPO, "stale", "OPEN", OLD);
+    let ws = Workspace::new(terraform, Installation::DevOverrides);
+    let action = |dry_run: bool| {
+        format!(
+            "action \"dagsterbranch_cleanup_branch_deployments\" \"stale\" {{\n  config {{\n    repo = \"{ACTIONS_REPO}\"\n    older_than_days = 30\n    dry_run = {dry_run}\n  }}\n}}\n"
+        )
+    };
+    let without = format!("{}{}", provider_block(&emulator), deployment_resource("d", "feature/actions", "abc"));
+    if !offered {
+        ws.write(&format!("{without}{}", action(true)));
+        let run = ws.run(&["validate", "-no-color"]);
+        assert_eq!(run.code, 1, "an old client refuses the action block:\n{}", run.describe());
+        assert!(all_output(&run).contains("\"action\""), "{}", run.describe());
+        ws.write(&without);
+        plan_summary(&ws, "1 to add", "without the action block");
+        assert_eq!(mutation_count(&emulator), 1, "only the seeded deployment was written");
+        return Outcome::NotOffered;
+    }
+    let invoke =
+        ["apply", "-auto-approve", "-no-color", "-invoke=action.dagsterbranch_cleanup_branch_deployments.stale"];
+    ws.write(&format!("{without}{}", action(true)));
+    let writes = mutation_count(&emulator);
+    let dry = ws.ok(&invoke);
+    assert!(dry.stdout.contains(&format!("would close `{stale}`")), "{}", dry.describe());
+    assert_eq!(mutation_count(&emulator), writes, "a dry run writes nothing");
+    ws.write(&format!("{without}{}", action(false)));
+    let real = ws.ok(&invoke);
+    assert!(real.stdout.contains(&format!("closed `{stale}`")), "{}", real.describe());
+    let closed = branch_deployments(&emulator)
+        .into_iter()
+        .any(|d| d["deploymentName"] == stale.as_str() && d["branch"]["pullRequestStatus"] == "CLOSED");
+    assert!(closed, "{stale} is CLOSED in the emulator");
     Outcome::Works
 }

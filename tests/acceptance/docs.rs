@@ -56,6 +56,7 @@ fn terraform_sees_a_description_for_every_attribute_and_a_page_for_every_type() 
         ("data_source_schemas", "data-sources"),
         ("ephemeral_resource_schemas", "ephemeral-resources"),
         ("list_resource_schemas", "list-resources"),
+        ("action_schemas", "actions"),
     ];
     let mut served = 0;
     for (key, dir) in groups {

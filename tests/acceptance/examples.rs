@@ -2,7 +2,7 @@
 //! real Terraform: `validate` and `plan` for all of them; for resources also apply, an empty second plan,
 //! each import file (block by id, block by identity, the `terraform import` lines of `import.sh`) in a fresh
 //! state, and destroy; for list resources `terraform query` with config generation; ephemeral resources are
-//! validated and planned.
+//! validated and planned; actions are invoked with `terraform apply -invoke`.
 //!
 //! The examples stay free of connection details: the provider reads `DAGSTER_CLOUD_URL`,
 //! `DAGSTER_CLOUD_API_TOKEN` and `DAGSTER_CLOUD_ORGANIZATION`, and AWS settings come from `AWS_*` variables.
@@ -474,4 +474,45 @@ fn ci_example_follows_pull_requests() {
     first.ok(&["workspace", "delete", "pr"]);
     assert_eq!(status(&name)["branchDeploymentGitMetadata"]["pullRequestStatus"], "CLOSED");
     second.assert_empty_plan("for the other pull request after the first closed");
+}
+
+/// Actions (Terraform 1.14+): each example is validated, applied (the resources it declares), then its action
+/// is invoked with `terraform apply -invoke`; the cleanup example is a dry run, so nothing is written by it.
+#[test]
+fn action_examples_validate_and_invoke() {
+    for dir in example_dirs("actions") {
+        let type_name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let what = format!("examples/actions/{type_name}");
+        let services = Services::start(uses_aws(&dir));
+        let ws = services.workspace();
+        let tf = files(&dir, |n| n.ends_with(".tf"));
+        stage(&ws, &tf);
+        validate(&ws, &what, &[]);
+        ws.apply();
+        let text: String = tf.iter().map(|f| read(f)).collect();
+        let label = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("action \"{type_name}\" \"")))
+            .and_then(|rest| rest.split_once('"'))
+            .map(|(label, _)| label.to_string())
+            .unwrap_or_else(|| panic!("{what} declares no `action \"{type_name}\"` block"));
+        let writes = mutation_count(&services.emulator);
+        let run = ws.ok(&["apply", "-auto-approve", "-no-color", &format!("-invoke=action.{type_name}.{label}")]);
+        // What each example must show; a new action's example needs its own line here.
+        match type_name.as_str() {
+            "dagsterbranch_cleanup_branch_deployments" => {
+                assert_eq!(
+                    mutation_count(&services.emulator),
+                    writes,
+                    "{what}: the dry run wrote:\n{}",
+                    run.describe()
+                );
+                assert!(run.stdout.contains("nothing was written"), "{what}:\n{}", run.describe());
+            }
+            "dagsterbranch_redeploy_code_locations" => {
+                assert!(run.stdout.contains("redeployed `etl`"), "{what}:\n{}", run.describe());
+            }
+            other => panic!("{what}: no expectation for the action `{other}`"),
+        }
+    }
 }

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod actions;
 mod agent;
 mod agent_store;
 mod agent_token;

@@ -11,6 +11,7 @@
 //! unknown must stay apart) and works on models only. Decoding, encoding, merging plan edits and capturing
 //! diagnostics happen here, once.
 
+mod action;
 mod data_source;
 pub mod diag;
 mod ephemeral;
@@ -50,6 +51,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{debug, warn};
 
+pub use action::{Action, ActionHandle, Progress};
 pub use cty;
 pub use data_source::{DataSource, DataSourceHandle, ListResource, ListResourceHandle, ListedObject};
 pub use diag::{Diagnostic, Diagnostics, Severity};

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+use crate::action::ActionHandle;
 use crate::data_source::{DataSourceHandle, ListResourceHandle};
 use crate::diag::Diagnostics;
 use crate::ephemeral::EphemeralResourceHandle;
@@ -91,6 +92,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Provider-defined functions (Terraform ≥ 1.8); older clients refuse a configuration that calls one.
     fn functions(&self) -> Vec<FunctionHandle> {
+        Vec::new()
+    }
+
+    /// Actions (Terraform ≥ 1.14); older clients never ask for them.
+    fn actions(&self) -> Vec<ActionHandle<Self::Client>> {
         Vec::new()
     }
 }

@@ -72,7 +72,8 @@ pub async fn converge(
         let operation = if prior.is_none() { Operation::Create } else { Operation::Update };
         let timeout = Timeouts::of(planned.timeouts.as_ref(), operation, DEFAULT_LOAD_TIMEOUT);
         let had_errors = diags.has_errors();
-        wait_for_load(ctx, client, &name, planned.locations(), timeout, diags).await;
+        let names: Vec<&str> = planned.locations().iter().map(LocationBlock::name).collect();
+        wait_for_load(ctx, client, &name, &names, |index| Some(location_path(index)), timeout, diags).await;
         if prior.is_none() && !had_errors && diags.has_errors() {
             // Terraform taints an object whose create reported an error, and replaces it on the next
             // apply; a provider cannot prevent that. Say how to keep the deployment instead.
@@ -174,13 +175,15 @@ struct LoadReport {
     still_loading: Vec<String>,
 }
 
-/// Waits until every location has loaded or failed, the timeout passes, or Terraform interrupts; reports
-/// failed loads and locations still loading as errors.
-async fn wait_for_load(
+/// Waits until every location in `names` has loaded or failed, the timeout passes, or Terraform interrupts;
+/// reports failed loads (at `at(index)`, where the caller has an attribute for them) and locations still
+/// loading as errors. The redeploy action waits here too.
+pub async fn wait_for_load(
     ctx: &Context,
     client: &Client,
     deployment: &str,
-    locations: &[LocationBlock],
+    names: &[&str],
+    at: impl Fn(usize) -> Option<Path>,
     timeout: Duration,
     diags: &mut Diagnostics,
 ) {
@@ -190,13 +193,11 @@ async fn wait_for_load(
         async move {
             let workspace = client.workspace(deployment).await?;
             let mut report = LoadReport::default();
-            for (index, location) in locations.iter().enumerate() {
-                match workspace.status(location.name()) {
+            for (index, name) in names.iter().enumerate() {
+                match workspace.status(name) {
                     Some(LoadStatus::Loaded) => {}
-                    Some(LoadStatus::Failed(error)) => {
-                        report.failed.push((index, location.name().to_string(), error.clone()))
-                    }
-                    _ => report.still_loading.push(location.name().to_string()),
+                    Some(LoadStatus::Failed(error)) => report.failed.push((index, name.to_string(), error.clone())),
+                    _ => report.still_loading.push(name.to_string()),
                 }
             }
             let settled = report.still_loading.is_empty();
@@ -207,13 +208,14 @@ async fn wait_for_load(
     .await;
     let report = last_seen.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     for (index, name, error) in &report.failed {
-        diags.push(
-            Diagnostic::error(
-                format!("Code location `{name}` failed to load"),
-                format!("Dagster+ reported this error while loading `{name}` in `{deployment}`:\n\n{error}"),
-            )
-            .at(location_path(*index)),
+        let failed = Diagnostic::error(
+            format!("Code location `{name}` failed to load"),
+            format!("Dagster+ reported this error while loading `{name}` in `{deployment}`:\n\n{error}"),
         );
+        diags.push(match at(*index) {
+            Some(path) => failed.at(path),
+            None => failed,
+        });
     }
     let still_loading = report.still_loading.join(", ");
     match outcome {

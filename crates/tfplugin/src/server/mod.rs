@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 use tracing::{debug, info_span, Instrument};
 
+use crate::action::AnyAction;
 use crate::data_source::{AnyDataSource, AnyListResource};
 use crate::diag::{path_to_proto, Diagnostic, Diagnostics};
 use crate::ephemeral::AnyEphemeralResource;
@@ -22,6 +23,7 @@ use crate::schema::Schema;
 use crate::write_only;
 use values::{decode, encode, identity_data, prune_to_type, validate_config};
 
+mod actions;
 mod functions;
 mod read_only;
 mod values;
@@ -34,6 +36,7 @@ pub(crate) struct ProviderService<P: Provider> {
     list_resources: HashMap<&'static str, Arc<dyn AnyListResource<P::Client>>>,
     ephemeral_resources: HashMap<&'static str, Arc<dyn AnyEphemeralResource<P::Client>>>,
     functions: HashMap<&'static str, Arc<dyn AnyFunction>>,
+    actions: HashMap<&'static str, Arc<dyn AnyAction<P::Client>>>,
     /// Set by ConfigureProvider: the client, or why there is none.
     client: OnceLock<Result<Arc<P::Client>, Diagnostic>>,
     stop: CancellationToken,
@@ -46,6 +49,7 @@ impl<P: Provider> ProviderService<P> {
         let list_resources = provider.list_resources().into_iter().map(|l| (l.0.type_name(), l.0)).collect();
         let ephemeral_resources = provider.ephemeral_resources().into_iter().map(|e| (e.0.type_name(), e.0)).collect();
         let functions = provider.functions().into_iter().map(|f| (f.0.name(), f.0)).collect();
+        let actions = provider.actions().into_iter().map(|a| (a.0.type_name(), a.0)).collect();
         let schema = provider.schema();
         ProviderService {
             provider,
@@ -55,6 +59,7 @@ impl<P: Provider> ProviderService<P> {
             list_resources,
             ephemeral_resources,
             functions,
+            actions,
             client: OnceLock::new(),
             stop,
         }
@@ -137,6 +142,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             list_resources,
             ephemeral_resources,
             functions: self.function_metadata(),
+            actions: self.action_metadata(),
             ..Default::default()
         }))
     }
@@ -162,6 +168,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             ephemeral_resource_schemas,
             // Clients before 1.8 skip this field too; they refuse a configuration calling a function.
             functions: self.function_signatures(),
+            // Clients before 1.14 skip this field too.
+            action_schemas: self.action_schemas(),
             server_capabilities: Some(Self::capabilities()),
             ..Default::default()
         }))
@@ -554,6 +562,27 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::call_function::Request>,
     ) -> Result<Response<pb::call_function::Response>, Status> {
         self.serve_call_function(request).await
+    }
+
+    async fn validate_action_config(
+        &self,
+        request: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        self.serve_validate_action_config(request).await
+    }
+
+    async fn plan_action(
+        &self,
+        request: Request<pb::plan_action::Request>,
+    ) -> Result<Response<pb::plan_action::Response>, Status> {
+        self.serve_plan_action(request).await
+    }
+
+    async fn invoke_action(
+        &self,
+        request: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<tonic::codegen::BoxStream<pb::invoke_action::Event>>, Status> {
+        self.serve_invoke_action(request).await
     }
 
     async fn stop_provider(
