@@ -397,6 +397,7 @@ fn no_example_directory_is_left_untested() {
         "ephemeral-resources",
         "list-resources",
         "functions",
+        "actions",
         "quickstart",
         "ci",
     ];
@@ -434,6 +435,7 @@ fn ci_example_follows_pull_requests() {
             ("pull_request_number", number),
             ("pull_request_url", &format!("https://github.com/acme/data-platform/pull/{number}")),
             ("image_repository", registry),
+            ("location_file", &path_str(&dir.join("dagster_cloud.yaml"))),
         ] {
             ws.env(&format!("TF_VAR_{name}"), value);
         }
@@ -460,6 +462,16 @@ fn ci_example_follows_pull_requests() {
     }
     let name = first.state_attributes("dagsterbranch_deployment.branch")["name"].as_str().expect("name").to_string();
     assert_eq!(status(&name)["branchDeploymentGitMetadata"]["pullRequestStatus"], "OPEN");
+    // The locations come from dagster_cloud.yaml, each with the commit's image.
+    let locations = first.state_attributes("dagsterbranch_deployment.branch")["code_location"].clone();
+    let deployed: Vec<(&str, &str)> = locations
+        .as_array()
+        .expect("code_location list")
+        .iter()
+        .map(|l| (l["name"].as_str().unwrap_or_default(), l["image"].as_str().unwrap_or_default()))
+        .collect();
+    let image = format!("{registry}:a1b2c3d");
+    assert_eq!(deployed, vec![("data_platform", image.as_str()), ("reporting", image.as_str())], "{locations}");
 
     // A push: same deployment, new commit and image, changed in place.
     first.env("TF_VAR_commit_hash", "d4e5f6a");

@@ -68,10 +68,16 @@ variable "base_deployment" {
   default = "prod"
 }
 
-variable "code_locations" {
-  type        = map(string)
-  description = "Code location name => Python module with its definitions."
-  default     = { data_platform = "data_platform.definitions" }
+variable "location_file" {
+  type        = string
+  description = "The repository's dagster_cloud.yaml (the file `dagster-cloud` reads), relative to this directory."
+  default     = "../../dagster_cloud.yaml"
+}
+
+# The code locations as dagster_cloud.yaml lists them; every one runs the image CI built for this commit.
+data "dagsterbranch_location_file" "locations" {
+  path            = var.location_file
+  image_overrides = { "*" = "${var.image_repository}:${var.commit_hash}" }
 }
 
 resource "dagsterbranch_deployment" "branch" {
@@ -95,11 +101,18 @@ resource "dagsterbranch_deployment" "branch" {
   }
 
   dynamic "code_location" {
-    for_each = var.code_locations
+    for_each = data.dagsterbranch_location_file.locations.locations
     content {
-      name        = code_location.key
-      image       = "${var.image_repository}:${var.commit_hash}"
-      module_name = code_location.value
+      name              = code_location.value.name
+      image             = code_location.value.image
+      package_name      = code_location.value.package_name
+      module_name       = code_location.value.module_name
+      python_file       = code_location.value.python_file
+      working_directory = code_location.value.working_directory
+      executable_path   = code_location.value.executable_path
+      attribute         = code_location.value.attribute
+      agent_queue       = code_location.value.agent_queue
+      container_context = code_location.value.container_context
     }
   }
 }
