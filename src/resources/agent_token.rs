@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use async_trait::async_trait;
 use cty::{Path, Type, Value};
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Context, Diagnostic, Diagnostics, Plan, Resource, Schema, Validator};
+use tfplugin::{Attribute, Context, Diagnostic, Diagnostics, MoveSource, Plan, Resource, Schema, Validator};
 use tracing::{info, warn};
 
 use super::shared::checks;
@@ -218,6 +218,11 @@ impl Resource for AgentTokenResource {
         schema()
     }
 
+    /// `moved { from = dagsterplus_agent_token.x  to = dagsterbranch_agent_token.x }`: the same token, kept.
+    fn move_state(&self, source: &MoveSource, diags: &mut Diagnostics) -> Option<AgentTokenState> {
+        diags.capture(moved_from_dagsterplus(source))
+    }
+
     async fn modify_plan(
         &self,
         _ctx: &Context,
@@ -356,9 +361,104 @@ impl Resource for AgentTokenResource {
     }
 }
 
+/// The official provider (`dagster-io/dagsterplus`) and its agent token resource, whose state a `moved`
+/// block can hand over.
+const DAGSTERPLUS_PROVIDER: &str = "dagster-io/dagsterplus";
+const DAGSTERPLUS_AGENT_TOKEN: &str = "dagsterplus_agent_token";
+
+/// The state of a `dagsterplus_agent_token` in this resource's shape: `id` (the token id), `name` (the
+/// description), `organization`, `all_branch_deployments`, `deployment_grants` (deployment names) and
+/// `token` carry over; `create_timestamp` is filled by the refresh that follows the move.
+fn moved_from_dagsterplus(source: &MoveSource) -> Result<AgentTokenState, Diagnostic> {
+    let refuse = |detail: String| Diagnostic::error("Cannot move this state to dagsterbranch_agent_token", detail);
+    let from_dagsterplus = source.provider_address.trim_start_matches("registry.terraform.io/") == DAGSTERPLUS_PROVIDER;
+    if !from_dagsterplus || source.type_name != DAGSTERPLUS_AGENT_TOKEN {
+        return Err(refuse(format!(
+            "Only `{DAGSTERPLUS_AGENT_TOKEN}` of `{DAGSTERPLUS_PROVIDER}` moves here, not `{}` of `{}`.",
+            source.type_name, source.provider_address
+        )));
+    }
+    let state = &source.state;
+    let text = |key: &str| state.get(key).and_then(serde_json::Value::as_str).map(str::to_string);
+    let flag = |key: &str, default: bool| state.get(key).and_then(serde_json::Value::as_bool).unwrap_or(default);
+    let id = text("id").filter(|id| id.parse::<i64>().is_ok()).ok_or_else(|| {
+        refuse(format!("The `{DAGSTERPLUS_AGENT_TOKEN}` state has no numeric `id` (the token id): {}", keys_of(state)))
+    })?;
+    let token = text("token").ok_or_else(|| {
+        refuse(format!("The `{DAGSTERPLUS_AGENT_TOKEN}` state holds no `token` value to keep."))
+    })?;
+    let deployments = match state.get("deployment_grants") {
+        None | Some(serde_json::Value::Null) => BTreeSet::new(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str().map(str::to_string).ok_or_else(|| {
+                    refuse("`deployment_grants` must list deployment names (strings).".to_string())
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(refuse("`deployment_grants` must list deployment names (strings).".to_string())),
+    };
+    Ok(AgentTokenState {
+        id: Some(id),
+        description: text("name"),
+        organization: Some(flag("organization", true)),
+        all_branch_deployments: Some(flag("all_branch_deployments", false)),
+        deployments: Some(deployments),
+        token: Some(Secret::new(token)),
+        create_timestamp: None,
+    })
+}
+
+/// The attribute names of a state, for a message that must not show its values.
+fn keys_of(state: &serde_json::Value) -> String {
+    let keys: Vec<&str> = state.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
+    format!("it has {}", if keys.is_empty() { "no attributes".to_string() } else { keys.join(", ") })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn source(provider: &str, type_name: &str, state: serde_json::Value) -> MoveSource {
+        MoveSource { provider_address: provider.to_string(), type_name: type_name.to_string(), schema_version: 0, state }
+    }
+
+    #[test]
+    fn a_dagsterplus_agent_token_moves_with_its_id_value_and_scopes() {
+        let moved = moved_from_dagsterplus(&source(
+            "registry.terraform.io/dagster-io/dagsterplus",
+            "dagsterplus_agent_token",
+            serde_json::json!({ "id": "42", "name": "ci", "organization": false, "all_branch_deployments": true,
+                                "deployment_grants": ["prod"], "token": "agent:acme:0123" }),
+        ))
+        .unwrap();
+        assert_eq!(moved.id.as_deref(), Some("42"));
+        assert_eq!(moved.description.as_deref(), Some("ci"));
+        assert_eq!((moved.organization, moved.all_branch_deployments), (Some(false), Some(true)));
+        assert_eq!(moved.deployments, Some(BTreeSet::from(["prod".to_string()])));
+        assert_eq!(moved.token.as_ref().map(Secret::expose), Some("agent:acme:0123"));
+        let defaults = moved_from_dagsterplus(&source(
+            "registry.terraform.io/dagster-io/dagsterplus",
+            "dagsterplus_agent_token",
+            serde_json::json!({ "id": "7", "name": "x", "token": "agent:acme:1" }),
+        ))
+        .unwrap();
+        assert_eq!((defaults.organization, defaults.all_branch_deployments), (Some(true), Some(false)));
+    }
+
+    #[test]
+    fn other_sources_and_incomplete_states_are_refused_without_showing_the_token() {
+        let other = source("registry.terraform.io/hashicorp/null", "null_resource", serde_json::json!({}));
+        assert!(moved_from_dagsterplus(&other).unwrap_err().detail.contains("null_resource"));
+        let no_id = source(
+            "registry.terraform.io/dagster-io/dagsterplus",
+            "dagsterplus_agent_token",
+            serde_json::json!({ "name": "x", "token": "agent:acme:secret" }),
+        );
+        let error = moved_from_dagsterplus(&no_id).unwrap_err();
+        assert!(error.detail.contains("`id`") && !error.detail.contains("agent:acme:secret"), "{}", error.detail);
+    }
 
     #[test]
     fn state_covers_the_schema_and_hides_the_token() {

@@ -60,7 +60,7 @@ pub use function::{Function, FunctionError, FunctionHandle, Parameter, Signature
 pub use handshake::HandshakeError;
 pub use model::Field;
 pub use provider::{Context, Interrupted, Provider};
-pub use resource::{Plan, Resource, ResourceHandle};
+pub use resource::{MoveSource, Plan, Resource, ResourceHandle};
 pub use schema::{
     Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Presence, Schema, Validator,
 };

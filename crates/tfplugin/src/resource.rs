@@ -140,6 +140,16 @@ pub trait Resource: Send + Sync + 'static {
         None
     }
 
+    /// Takes over the state of another resource type, possibly another provider's (`moved { from = … to = … }`,
+    /// Terraform 1.8+), without touching the object. The default refuses.
+    fn move_state(&self, source: &MoveSource, diags: &mut Diagnostics) -> Option<Self::State> {
+        diags.error(
+            "Move not supported",
+            format!("`{}` cannot take over the state of `{}`.", self.type_name(), source.type_name),
+        );
+        None
+    }
+
     /// Rewrites a state stored by an older schema version (as plain JSON) into the current shape.
     fn upgrade_state(
         &self,
@@ -204,6 +214,18 @@ pub(crate) trait AnyResource<C>: Send + Sync {
     /// The identity value of a state, when the resource has one and it is fully known.
     fn identity(&self, state: &Value) -> Option<Value>;
     fn upgrade_state(&self, from_version: i64, state: serde_json::Value, diags: &mut Diagnostics) -> serde_json::Value;
+    fn move_state(&self, source: &MoveSource, diags: &mut Diagnostics) -> Option<Value>;
+}
+
+/// What Terraform hands over in a `moved` block between resource types: where the state comes from, and
+/// the state itself as JSON in that resource's own schema.
+#[derive(Debug)]
+pub struct MoveSource {
+    /// For example `registry.terraform.io/dagster-io/dagsterplus`.
+    pub provider_address: String,
+    pub type_name: String,
+    pub schema_version: i64,
+    pub state: serde_json::Value,
 }
 
 struct Typed<R> {
@@ -347,6 +369,11 @@ impl<R: Resource> AnyResource<R::Client> for Typed<R> {
     ) -> Option<Value> {
         let identity = diags.capture(model::decode(identity))?;
         let state = self.resource.import_by_identity(ctx, client, identity, diags).await?;
+        self.encode_state(&state, diags)
+    }
+
+    fn move_state(&self, source: &MoveSource, diags: &mut Diagnostics) -> Option<Value> {
+        let state = self.resource.move_state(source, diags)?;
         self.encode_state(&state, diags)
     }
 

@@ -18,7 +18,7 @@ use crate::model;
 use crate::plan::{plan_change, ProposedPlan};
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{Context, Provider};
-use crate::resource::AnyResource;
+use crate::resource::{AnyResource, MoveSource};
 use crate::schema::Schema;
 use crate::write_only;
 use values::{decode, encode, identity_data, prune_to_type, validate_config};
@@ -105,7 +105,7 @@ impl<P: Provider> ProviderService<P> {
     }
 
     fn capabilities() -> pb::ServerCapabilities {
-        pb::ServerCapabilities { get_provider_schema_optional: true, ..Default::default() }
+        pb::ServerCapabilities { get_provider_schema_optional: true, move_resource_state: true, ..Default::default() }
     }
 }
 
@@ -562,6 +562,45 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::call_function::Request>,
     ) -> Result<Response<pb::call_function::Response>, Status> {
         self.serve_call_function(request).await
+    }
+
+    async fn move_resource_state(
+        &self,
+        request: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
+        let request = request.into_inner();
+        let resource = self.resource(&request.target_type_name)?;
+        let mut diags = Diagnostics::new();
+        let json = request.source_state.map(|raw| raw.json).unwrap_or_default();
+        let moved = match serde_json::from_slice(&json) {
+            Ok(state) => {
+                let source = MoveSource {
+                    provider_address: request.source_provider_address,
+                    type_name: request.source_type_name,
+                    schema_version: request.source_schema_version,
+                    state,
+                };
+                let _span = info_span!("MoveResourceState", resource = resource.type_name(), from = %source.type_name)
+                    .entered();
+                resource.move_state(&source, &mut diags)
+            }
+            Err(e) => {
+                diags.error("Unreadable source state", format!("The state to move is not JSON: {e}"));
+                None
+            }
+        };
+        let moved = moved.map(|mut s| {
+            write_only::null_out(&resource.schema().block, &mut s);
+            s
+        });
+        let target_identity = moved.as_ref().and_then(|s| identity_data(resource.as_ref(), s, &mut diags));
+        let target_state = moved.and_then(|s| diags.capture(encode(&s, &resource.schema().value_type())));
+        Ok(Response::new(pb::move_resource_state::Response {
+            target_state,
+            diagnostics: diags.into_proto(),
+            target_private: Vec::new(),
+            target_identity,
+        }))
     }
 
     async fn validate_action_config(
