@@ -126,3 +126,35 @@ async fn reqwest_uses_the_resolver() {
     let body = client.get(&url).send().await.expect("sent").text().await.expect("body");
     assert_eq!(body, "ok");
 }
+
+/// A truncated UDP answer is asked again over TCP, where the full answer comes.
+#[tokio::test]
+async fn a_truncated_answer_is_asked_again_over_tcp() {
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let port = udp.local_addr().expect("addr").port();
+    let tcp = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the same port over TCP");
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 512];
+        while let Ok((n, from)) = udp.recv_from(&mut buffer) {
+            let mut truncated = wire::tests::response(&buffer[..n], 0, &[]);
+            truncated[2] |= 0x02;
+            let _ = udp.send_to(&truncated, from);
+        }
+    });
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut stream in tcp.incoming().flatten() {
+            let mut length = [0u8; 2];
+            let _ = stream.read_exact(&mut length);
+            let mut request = vec![0u8; u16::from_be_bytes(length) as usize];
+            let _ = stream.read_exact(&mut request);
+            let (_, record_type) = question(&request);
+            let wanted = if record_type == wire::TYPE_A { ips(&["192.0.2.30"]) } else { Vec::new() };
+            let answer = wire::tests::response(&request, 0, &wanted);
+            let _ = stream.write_all(&(answer.len() as u16).to_be_bytes());
+            let _ = stream.write_all(&answer);
+        }
+    });
+    let files = resolver("", "nameserver 127.0.0.1\noptions timeout:2\n", port);
+    assert_eq!(files.resolver.lookup("big.dagster.test").await.expect("over TCP"), ips(&["192.0.2.30"]));
+}
