@@ -5,6 +5,7 @@ mod aws;
 mod client;
 mod dagster;
 mod data_sources;
+mod dns;
 mod docs;
 mod ephemeral_resources;
 mod functions;

@@ -30,9 +30,11 @@ pub struct Clients {
 impl Clients {
     async fn load(settings: &AwsSettings) -> Result<Clients> {
         // rustls with ring, the crypto the rest of the provider already links, instead of the SDK's default
-        // aws-lc-rs.
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(TlsProvider::Rustls(CryptoMode::Ring)).build_https();
+        // aws-lc-rs; names resolved by the provider's resolver, not getaddrinfo (src/dns/). This client also
+        // serves the credential providers that make HTTP calls (IMDS, SSO, STS).
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(TlsProvider::Rustls(CryptoMode::Ring))
+            .build_with_resolver(crate::dns::Resolver::system());
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http)
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));

@@ -56,6 +56,8 @@ impl JsonClient {
             .unwrap_or_else(|| default_endpoint(service.signing_name, region));
         let http = reqwest::Client::builder()
             .user_agent(concat!("terraform-provider-dagsterbranch/", env!("CARGO_PKG_VERSION")))
+            // The provider's own resolver, as for every other client (no glibc name lookup).
+            .dns_resolver(std::sync::Arc::new(crate::dns::Resolver::system()))
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTPS client for {}: {e}", service.signing_name)))?;

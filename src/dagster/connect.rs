@@ -51,8 +51,8 @@ pub async fn permanent(error: &reqwest::Error, url: &str) -> Option<Permanent> {
         return Some(Permanent::RefusedOnLoopback);
     }
     if address.is_none() {
-        let port = parsed.port_or_known_default().unwrap_or(443);
-        if let Err(e) = tokio::net::lookup_host((host, port)).await {
+        // The resolver the client connects through (src/dns/), so both see the same answer.
+        if let Err(e) = crate::dns::Resolver::system().lookup(host).await {
             return Some(Permanent::UnknownHost { host: host.to_string(), cause: e.to_string() });
         }
     }

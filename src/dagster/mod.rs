@@ -169,6 +169,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .user_agent(concat!("terraform-provider-dagsterbranch/", env!("CARGO_PKG_VERSION")))
             .timeout(std::time::Duration::from_secs(60))
+            // Not getaddrinfo: the static release binary must not load the host's NSS modules (src/dns/).
+            .dns_resolver(std::sync::Arc::new(crate::dns::Resolver::system()))
             .build()
             .map_err(|source| Error::Transport { url: base_url.to_string(), source })?;
         Ok(Client {

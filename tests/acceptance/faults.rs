@@ -201,6 +201,31 @@ fn an_unreachable_api_fails_plan_and_apply_fast_naming_the_cause() {
     assert_eq!(mutation_count(&emulator), 0);
 }
 
+/// Host names in `url` and the AWS `endpoint_url` resolve through the provider's own resolver (src/dns/:
+/// /etc/hosts, then DNS; the static release binary cannot use getaddrinfo): `localhost` reaches the
+/// emulator and moto for a whole create, re-plan and destroy.
+#[test]
+fn endpoints_named_localhost_work_end_to_end() {
+    let emulator = start_emulator();
+    let moto = Moto::start();
+    let localhost = |url: String| url.replace("://127.0.0.1:", "://localhost:");
+    let (dagster_url, aws_url) = (localhost(emulator.url()), localhost(moto.url()));
+    assert!(dagster_url.starts_with("http://localhost:") && aws_url.starts_with("http://localhost:"));
+    let mut ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    moto.configure(&mut ws, "testing", "testing");
+    ws.write(&format!(
+        "{}\nresource \"dagsterbranch_agent_token\" \"t\" {{\n  description = \"by name\"\n}}\n\
+         resource \"dagsterbranch_registry\" \"ci\" {{\n  name = \"dagster/by-name\"\n}}\n",
+        provider_config(&dagster_url, Some(&aws_url))
+    ));
+    ws.apply();
+    assert!(mutation_count(&emulator) > 0, "the token must have been created in the emulator");
+    assert_eq!(moto.aws_inventory().repositories, ["dagster/by-name"]);
+    ws.assert_empty_plan("after an apply through `localhost`");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(moto.aws_inventory().repositories.is_empty(), "destroy must delete the repository");
+}
+
 /// A token of another organization, or a bad token, fails the plan of new objects with what to fix, and
 /// nothing is written.
 #[test]
