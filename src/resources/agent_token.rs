@@ -22,7 +22,7 @@ use crate::secret::Secret;
 pub struct AgentTokenResource;
 
 fn schema() -> Schema {
-    Schema::new("A Dagster+ agent token. Agents authenticate with it; its scopes decide which deployments the agent may serve. The token value is sensitive and is known only to the Terraform state that created it.")
+    Schema::new("A Dagster+ agent token. Agents authenticate with it; its scopes decide which deployments the agent may serve. The token value is sensitive and is known only to the Terraform state that created it.\n\nA token managed by the official provider moves here without being revoked or re-created (Terraform 1.8+): `moved { from = dagsterplus_agent_token.x  to = dagsterbranch_agent_token.x }`, with `description` set to its `name`.")
         .attribute(Attribute::computed("id", Type::String, "The token's numeric id in Dagster+.").use_state_for_unknown())
         .attribute(
             Attribute::optional("description", Type::String, "A description shown in the Dagster+ UI. Changed in place.")
@@ -384,17 +384,16 @@ fn moved_from_dagsterplus(source: &MoveSource) -> Result<AgentTokenState, Diagno
     let id = text("id").filter(|id| id.parse::<i64>().is_ok()).ok_or_else(|| {
         refuse(format!("The `{DAGSTERPLUS_AGENT_TOKEN}` state has no numeric `id` (the token id): {}", keys_of(state)))
     })?;
-    let token = text("token").ok_or_else(|| {
-        refuse(format!("The `{DAGSTERPLUS_AGENT_TOKEN}` state holds no `token` value to keep."))
-    })?;
+    let token = text("token")
+        .ok_or_else(|| refuse(format!("The `{DAGSTERPLUS_AGENT_TOKEN}` state holds no `token` value to keep.")))?;
     let deployments = match state.get("deployment_grants") {
         None | Some(serde_json::Value::Null) => BTreeSet::new(),
         Some(serde_json::Value::Array(items)) => items
             .iter()
             .map(|item| {
-                item.as_str().map(str::to_string).ok_or_else(|| {
-                    refuse("`deployment_grants` must list deployment names (strings).".to_string())
-                })
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| refuse("`deployment_grants` must list deployment names (strings).".to_string()))
             })
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(refuse("`deployment_grants` must list deployment names (strings).".to_string())),
@@ -421,7 +420,12 @@ mod tests {
     use super::*;
 
     fn source(provider: &str, type_name: &str, state: serde_json::Value) -> MoveSource {
-        MoveSource { provider_address: provider.to_string(), type_name: type_name.to_string(), schema_version: 0, state }
+        MoveSource {
+            provider_address: provider.to_string(),
+            type_name: type_name.to_string(),
+            schema_version: 0,
+            state,
+        }
     }
 
     #[test]

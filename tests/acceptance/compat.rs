@@ -72,6 +72,7 @@ struct Feature {
 const FEATURES: &[Feature] = &[
     Feature { name: "import {} blocks", since: (1, 5), check: import_block },
     Feature { name: "provider functions", since: (1, 8), check: provider_functions },
+    Feature { name: "moved from dagsterplus_agent_token", since: (1, 8), check: moved_from_dagsterplus },
     Feature { name: "ephemeral resources", since: (1, 10), check: ephemeral_resources },
     Feature { name: "write-only attributes", since: (1, 11), check: write_only_attributes },
     Feature { name: "resource identity (import by identity)", since: (1, 12), check: resource_identity },
@@ -515,4 +516,21 @@ fn actions(terraform: Terraform, offered: bool) -> Outcome {
         .any(|d| d["deploymentName"] == stale.as_str() && d["branch"]["pullRequestStatus"] == "CLOSED");
     assert!(closed, "{stale} is CLOSED in the emulator");
     Outcome::Works
+}
+
+/// `moved` from the official provider's agent token: the same token changes hands from 1.8 on; older clients
+/// refuse the block (1.0 has no `moved`, 1.1–1.7 no moves between resource types) and nothing is written.
+fn moved_from_dagsterplus(terraform: Terraform, offered: bool) -> Outcome {
+    let emulator = emulator();
+    let (ws, _stand_in, token_id, token) = crate::moved::moving_workspace(terraform, &emulator);
+    if offered {
+        crate::moved::assert_moves_with_the_same_token(&emulator, &ws, &token_id, &token);
+        return Outcome::Works;
+    }
+    let tokens_before = agent_tokens(&emulator).len();
+    let planned = ws.run(&["plan", "-no-color"]);
+    assert_eq!(planned.code, 1, "an old client refuses the move:\n{}", planned.describe());
+    assert_eq!(agent_tokens(&emulator).len(), tokens_before, "no token was created");
+    assert_eq!(agent_token(&emulator, &token_id)["revoked"], false, "the token was not revoked");
+    Outcome::NotOffered
 }

@@ -21,6 +21,7 @@ mod examples;
 mod faults;
 mod location_file;
 mod logging;
+mod moved;
 mod protocol;
 mod registry;
 mod registry_store;
