@@ -6,13 +6,13 @@ use tokio_stream::StreamExt;
 use tokio_util::sync::CancellationToken;
 use tonic::Request;
 
+use super::super::test_provider::TestProvider;
 use super::super::values::encode;
 use super::super::ProviderService;
 use crate::action::{Action, ActionHandle, Progress};
 use crate::diag::{path_to_proto, Diagnostics};
 use crate::proto::tfplugin6 as pb;
-use crate::provider::{Context, Provider};
-use crate::resource::ResourceHandle;
+use crate::provider::Context;
 use crate::schema::{Attribute, Schema};
 use pb::invoke_action::event::Type as EventType;
 use pb::provider_server::Provider as _;
@@ -57,34 +57,9 @@ impl Action for Count {
     }
 }
 
-struct ActionProvider;
-
-#[derive(serde::Deserialize)]
-struct NoConfig {}
-
-#[async_trait]
-impl Provider for ActionProvider {
-    type Client = ();
-    type Config = NoConfig;
-    fn type_name(&self) -> &'static str {
-        "test"
-    }
-    fn schema(&self) -> Schema {
-        Schema::new("test")
-    }
-    async fn configure(&self, _: &Context, _: NoConfig, _: &mut Diagnostics) -> Option<()> {
-        Some(())
-    }
-    fn resources(&self) -> Vec<ResourceHandle<()>> {
-        Vec::new()
-    }
-    fn actions(&self) -> Vec<ActionHandle<()>> {
-        vec![ActionHandle::new(Count)]
-    }
-}
-
-fn service(configured: bool) -> ProviderService<ActionProvider> {
-    let service = ProviderService::new(ActionProvider, CancellationToken::new());
+fn service(configured: bool) -> ProviderService<TestProvider> {
+    let provider = TestProvider { actions: || vec![ActionHandle::new(Count)], ..TestProvider::default() };
+    let service = ProviderService::new(provider, CancellationToken::new());
     if configured {
         let _ = service.client.set(Ok(Arc::new(())));
     }
@@ -100,7 +75,7 @@ fn number(n: i64) -> Value {
     Value::Number(n.into())
 }
 
-async fn invoke(service: &ProviderService<ActionProvider>, to: Value) -> Vec<EventType> {
+async fn invoke(service: &ProviderService<TestProvider>, to: Value) -> Vec<EventType> {
     let request =
         pb::invoke_action::Request { action_type: "test_count".into(), config: config(to), ..Default::default() };
     let stream = service.invoke_action(Request::new(request)).await.expect("rpc").into_inner();

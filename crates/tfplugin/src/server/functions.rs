@@ -82,17 +82,13 @@ fn parameter_at<'a>(fixed: &'a [Parameter], variadic: Option<&'a Parameter>, ind
 
 #[cfg(test)]
 mod tests {
-    use async_trait::async_trait;
     use cty::{Type, Value};
     use pb::provider_server::Provider as _;
     use tokio_util::sync::CancellationToken;
 
+    use super::super::test_provider::TestProvider;
     use super::*;
-    use crate::diag::Diagnostics;
     use crate::function::{Function, FunctionHandle, Signature};
-    use crate::provider::Context;
-    use crate::resource::ResourceHandle;
-    use crate::schema::Schema;
 
     /// `repeat(text, times, separators...)`: fails on a negative count, blaming argument 1.
     struct Repeat;
@@ -115,34 +111,9 @@ mod tests {
         }
     }
 
-    struct FunctionsOnly;
-
-    #[derive(serde::Deserialize)]
-    struct NoConfig {}
-
-    #[async_trait]
-    impl Provider for FunctionsOnly {
-        type Client = ();
-        type Config = NoConfig;
-        fn type_name(&self) -> &'static str {
-            "test"
-        }
-        fn schema(&self) -> Schema {
-            Schema::new("test")
-        }
-        async fn configure(&self, _: &Context, _: NoConfig, _: &mut Diagnostics) -> Option<()> {
-            Some(())
-        }
-        fn resources(&self) -> Vec<ResourceHandle<()>> {
-            Vec::new()
-        }
-        fn functions(&self) -> Vec<FunctionHandle> {
-            vec![FunctionHandle::new(Repeat)]
-        }
-    }
-
-    fn service() -> ProviderService<FunctionsOnly> {
-        ProviderService::new(FunctionsOnly, CancellationToken::new())
+    fn service() -> ProviderService<TestProvider> {
+        let provider = TestProvider { functions: || vec![FunctionHandle::new(Repeat)], ..TestProvider::default() };
+        ProviderService::new(provider, CancellationToken::new())
     }
 
     fn argument(value: Value, ty: &Type) -> pb::DynamicValue {

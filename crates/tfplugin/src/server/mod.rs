@@ -635,4 +635,6 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 }
 
 #[cfg(test)]
+mod test_provider;
+#[cfg(test)]
 mod tests;

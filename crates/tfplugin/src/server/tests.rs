@@ -1,3 +1,4 @@
+use super::test_provider::TestProvider;
 use super::*;
 use crate::ephemeral::{EphemeralResource, EphemeralResourceHandle, Opened};
 use crate::resource::{Resource, ResourceHandle};
@@ -46,29 +47,11 @@ impl Resource for Renamed {
     }
 }
 
-struct TestProvider;
-
-#[derive(serde::Deserialize)]
-struct NoConfig {}
-
-#[async_trait]
-impl Provider for TestProvider {
-    type Client = ();
-    type Config = NoConfig;
-    fn type_name(&self) -> &'static str {
-        "test"
-    }
-    fn schema(&self) -> Schema {
-        Schema::new("test")
-    }
-    async fn configure(&self, _: &Context, _: NoConfig, _: &mut Diagnostics) -> Option<()> {
-        Some(())
-    }
-    fn resources(&self) -> Vec<ResourceHandle<()>> {
-        vec![ResourceHandle::new(Renamed)]
-    }
-    fn ephemeral_resources(&self) -> Vec<EphemeralResourceHandle<()>> {
-        vec![EphemeralResourceHandle::new(Greeting)]
+fn test_provider() -> TestProvider {
+    TestProvider {
+        resources: || vec![ResourceHandle::new(Renamed)],
+        ephemeral_resources: || vec![EphemeralResourceHandle::new(Greeting)],
+        ..TestProvider::default()
     }
 }
 
@@ -115,7 +98,7 @@ impl EphemeralResource for Greeting {
 }
 
 fn configured_service() -> ProviderService<TestProvider> {
-    let service = ProviderService::new(TestProvider, CancellationToken::new());
+    let service = ProviderService::new(test_provider(), CancellationToken::new());
     let _ = service.client.set(Ok(Arc::new(())));
     service
 }
@@ -178,7 +161,7 @@ async fn ephemeral_open_renew_and_close_round_trip() {
 
 #[tokio::test]
 async fn old_states_are_upgraded_and_unknown_attributes_dropped() {
-    let service = ProviderService::new(TestProvider, CancellationToken::new());
+    let service = ProviderService::new(test_provider(), CancellationToken::new());
     let request = pb::upgrade_resource_state::Request {
         type_name: "test_renamed".into(),
         version: 0,
@@ -193,7 +176,7 @@ async fn old_states_are_upgraded_and_unknown_attributes_dropped() {
 
 #[tokio::test]
 async fn unknown_resource_types_are_an_rpc_error() {
-    let service = ProviderService::new(TestProvider, CancellationToken::new());
+    let service = ProviderService::new(test_provider(), CancellationToken::new());
     let request = pb::read_resource::Request { type_name: "test_missing".into(), ..Default::default() };
     let status = service.read_resource(Request::new(request)).await.expect_err("no such type");
     assert_eq!(status.code(), tonic::Code::NotFound);
@@ -201,7 +184,7 @@ async fn unknown_resource_types_are_an_rpc_error() {
 
 #[tokio::test]
 async fn resources_wait_for_the_provider_to_be_configured() {
-    let service = ProviderService::new(TestProvider, CancellationToken::new());
+    let service = ProviderService::new(test_provider(), CancellationToken::new());
     let ty = Renamed.schema().value_type();
     let state = Value::Object([("name".to_string(), Value::from("a"))].into_iter().collect());
     let current_state = Some(encode(&state, &ty).expect("encode"));
