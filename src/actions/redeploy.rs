@@ -10,7 +10,7 @@ use cty::{Path, Type};
 use tfplugin::{Action, Attribute, Context, Diagnostic, Diagnostics, Progress, Schema, Validator};
 
 use crate::client::ProviderClient;
-use crate::resources::deployment::{wait_for_load, LocationBlock};
+use crate::resources::deployment::{wait_for_load, LoadWait, LocationBlock};
 use crate::resources::shared::failure::During;
 use crate::resources::shared::timeouts::{configured_or, parse_duration};
 
@@ -122,7 +122,8 @@ impl Action for RedeployAction {
         progress.report(format!("waiting for {} to load", redeployed.join(", ")));
         let timeout = configured_or(config.timeout.as_deref(), DEFAULT_TIMEOUT);
         let mut waited = Diagnostics::new();
-        wait_for_load(ctx, client, &name, &redeployed, |_| None, timeout, &mut waited).await;
+        let wait = LoadWait { deployment: &name, names: &redeployed, just_deployed: true, timeout };
+        wait_for_load(ctx, client, &wait, |_| None, &mut waited).await;
         if !waited.has_errors() {
             progress.report(format!("loaded: {}", redeployed.join(", ")));
         }

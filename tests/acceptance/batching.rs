@@ -56,3 +56,54 @@ resource "dagsterbranch_deployment" "d" {{
     );
     assert!(requests <= 25, "{requests} requests for {} reads", 2 * N);
 }
+
+/// An apply asks Dagster+ only what the work needs: the existence check (create only), the upsert, one
+/// document per location and the load polls. The upsert's answer and the last poll are the read after the
+/// write, so no `deploymentByName` or extra workspace read follows; the first poll waits one interval after
+/// the deploy instead of seeing the location still loading.
+#[test]
+fn apply_sends_no_read_after_write_and_no_early_poll() {
+    let emulator = start_emulator();
+    let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
+    let config = |commit: &str| {
+        format!(
+            r#"{provider}
+resource "dagsterbranch_deployment" "d" {{
+  repo   = "acme/requests"
+  branch = "feature/requests"
+  commit {{
+    hash      = "{commit}"
+    timestamp = 1718000000
+  }}
+  code_location {{
+    name        = "etl"
+    image       = "ghcr.io/acme/etl:{commit}"
+    module_name = "etl.definitions"
+  }}
+  code_location {{
+    name        = "ml"
+    image       = "ghcr.io/acme/ml:{commit}"
+    module_name = "ml.definitions"
+  }}
+}}
+"#,
+            provider = provider_block(&emulator)
+        )
+    };
+    let count = |counts: &std::collections::BTreeMap<String, u64>, key: &str| counts.get(key).copied().unwrap_or(0);
+    for (phase, commit, reads_before) in [("create", "c1c1c1", 0), ("update", "d2d2d2", 1)] {
+        ws.write(&config(commit));
+        emulator.reset_counters();
+        ws.apply();
+        let counts = emulator.operation_counts();
+        println!("{phase}: {counts:?}");
+        assert_eq!(count(&counts, "mutation.createOrUpdateBranchDeployment"), 1, "{phase}: {counts:?}");
+        assert_eq!(count(&counts, "mutation.addOrUpdateLocationFromDocument"), 2, "{phase}: {counts:?}");
+        // The refresh before an update reads the deployment once; nothing reads it after the write.
+        assert_eq!(count(&counts, "query.deploymentByName"), reads_before, "{phase}: {counts:?}");
+        let polls = count(&counts, "query.workspaceOrError") - reads_before;
+        // The emulator loads a location 200 ms after its deploy; the first poll comes after one 200 ms interval.
+        assert!((1..=2).contains(&polls), "{phase}: {polls} load polls: {counts:?}");
+        ws.assert_empty_plan(&format!("after the {phase}"));
+    }
+}

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::location::{location_path, LocationBlock, LOAD_ERROR};
 use super::state::{self, DeploymentState};
-use crate::dagster::locations::LoadStatus;
+use crate::dagster::locations::{LoadStatus, Workspace};
 use crate::dagster::{self, Client};
 use crate::resources::shared::timeouts::{Operation, Timeouts};
 use crate::wait::{self, Backoff, Poll, WaitError};
@@ -68,12 +68,15 @@ pub async fn converge(
 
     let prior_locations = prior.map(DeploymentState::locations).unwrap_or_default();
     let deployment_step = deploy_locations(client, &name, prior_locations, planned.locations(), diags).await;
+    let mut last_workspace = None;
     if deployment_step.all_deployed && planned.wait_for_load.unwrap_or(true) && !planned.locations().is_empty() {
         let operation = if prior.is_none() { Operation::Create } else { Operation::Update };
         let timeout = Timeouts::of(planned.timeouts.as_ref(), operation, DEFAULT_LOAD_TIMEOUT);
         let had_errors = diags.has_errors();
         let names: Vec<&str> = planned.locations().iter().map(LocationBlock::name).collect();
-        wait_for_load(ctx, client, &name, &names, |index| Some(location_path(index)), timeout, diags).await;
+        let just_deployed = deployment_step.untouched.len() < names.len();
+        let wait = LoadWait { deployment: &name, names: &names, just_deployed, timeout };
+        last_workspace = wait_for_load(ctx, client, &wait, |index| Some(location_path(index)), diags).await;
         if prior.is_none() && !had_errors && diags.has_errors() {
             // Terraform taints an object whose create reported an error, and replaces it on the next
             // apply; a provider cannot prevent that. Say how to keep the deployment instead.
@@ -83,7 +86,13 @@ pub async fn converge(
             ));
         }
     }
-    match state::refresh(client, &state, false).await {
+    // The upsert answered with the deployment and the last load poll, sent after every write, with its
+    // locations: together they are the read after write, so it costs no further request.
+    let read_back = match &last_workspace {
+        Some(workspace) => Ok(Some(state::flatten(&state, &deployment, workspace, client.base_url()))),
+        None => state::refresh(client, &state, false).await,
+    };
+    match read_back {
         Ok(Some(mut refreshed)) => {
             // Apply reports what it did: a location it did not touch keeps the status the plan showed
             // (the next refresh reads it again).
@@ -167,27 +176,45 @@ async fn deploy_locations(
     step
 }
 
+/// What [`wait_for_load`] waits for.
+#[derive(Clone, Copy)]
+pub struct LoadWait<'a> {
+    pub deployment: &'a str,
+    pub names: &'a [&'a str],
+    /// A location was deployed a moment ago: the first look waits one poll interval, since a look sent right
+    /// away would only see it loading.
+    pub just_deployed: bool,
+    pub timeout: Duration,
+}
+
 /// The locations' load, as last seen.
 #[derive(Default)]
 struct LoadReport {
     /// (index, name, error) of each location whose load failed.
     failed: Vec<(usize, String, String)>,
     still_loading: Vec<String>,
+    workspace: Option<Workspace>,
 }
 
 /// Waits until every location in `names` has loaded or failed, the timeout passes, or Terraform interrupts;
 /// reports failed loads (at `at(index)`, where the caller has an attribute for them) and locations still
-/// loading as errors. The redeploy action waits here too.
+/// loading as errors, and returns the workspace the last poll read. The redeploy action waits here too.
 pub async fn wait_for_load(
     ctx: &Context,
     client: &Client,
-    deployment: &str,
-    names: &[&str],
+    wait: &LoadWait<'_>,
     at: impl Fn(usize) -> Option<Path>,
-    timeout: Duration,
     diags: &mut Diagnostics,
-) {
+) -> Option<Workspace> {
+    let LoadWait { deployment, names, just_deployed, timeout } = *wait;
     let last_seen = Mutex::new(LoadReport::default());
+    if just_deployed && ctx.sleep(LOAD_BACKOFF.first_delay.min(timeout)).await.is_err() {
+        diags.error(
+            "Interrupted while waiting for code locations",
+            format!("The deployment `{deployment}` and its locations exist; they had just been deployed."),
+        );
+        return None;
+    }
     let outcome = wait::until(ctx, timeout, LOAD_BACKOFF, || {
         let last_seen = &last_seen;
         async move {
@@ -201,6 +228,7 @@ pub async fn wait_for_load(
                 }
             }
             let settled = report.still_loading.is_empty();
+            report.workspace = Some(workspace);
             *last_seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = report;
             Ok::<_, dagster::Error>(if settled { Poll::Ready(()) } else { Poll::Pending })
         }
@@ -238,6 +266,7 @@ pub async fn wait_for_load(
             );
         }
     }
+    report.workspace
 }
 
 /// Destroy: deletes the deployment and waits until Dagster+ has finished, or with `on_destroy = "close"`

@@ -18,7 +18,7 @@ use crate::client::ProviderClient;
 use crate::dagster::Client;
 use crate::resources::shared::failure::During;
 
-pub use converge::wait_for_load;
+pub use converge::{wait_for_load, LoadWait};
 pub use location::LocationBlock;
 pub use schema::{filter_attributes, PULL_REQUEST_STATUSES};
 pub use state::{deployment_url, find_all, refresh, DeploymentIdentity, DeploymentState, Listed};
