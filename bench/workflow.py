@@ -194,9 +194,8 @@ def floor(phase: str, n: int, latency_ms: int, data_s: float) -> tuple[float, in
 
 
 def bench_workflow(args, work: Path, cli_config: Path) -> dict:
-    for path, hint in ((CLI, "scripts/dev-setup"),):
-        if not path.exists():
-            bench.die(f"{path} is missing; run {hint}")
+    if not CLI.exists():
+        bench.die(f"{CLI} is missing; run scripts/dev-setup")
     result: dict = {"runs": []}
     data = {}
     for n in args.workflow_sizes:
@@ -206,12 +205,11 @@ def bench_workflow(args, work: Path, cli_config: Path) -> dict:
         for n in args.workflow_sizes:
             bench.log(f"workflow at {latency} ms, N = {n}: terraform")
             row = {"latency_ms": latency, "n": n, "terraform": run_terraform(work / f"tf-{latency}-{n}", cli_config, latency, n)}
-            if latency not in args.cli_latencies:
-                pass
-            elif n in args.cli_sizes:
+            with_cli = latency in args.cli_latencies
+            if with_cli and n in args.cli_sizes:
                 bench.log(f"workflow at {latency} ms, N = {n}: dagster-cloud CLI, 10 at a time")
                 row["cli_parallel"] = run_cli(work / f"clip-{latency}-{n}", latency, n, PARALLELISM, update=True)
-            if latency in args.cli_latencies and n in args.cli_sequential_sizes:
+            if with_cli and n in args.cli_sequential_sizes:
                 # Create only: an update runs the same three commands per branch, measured 10 at a time above.
                 bench.log(f"workflow at {latency} ms, N = {n}: dagster-cloud CLI, sequential")
                 row["cli_sequential"] = run_cli(work / f"clis-{latency}-{n}", latency, n, 1, update=False)
