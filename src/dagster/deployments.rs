@@ -162,9 +162,11 @@ impl Client {
                 Err(e) => tracing::debug!(error = %e, "branch deployment list unavailable; reading one by one"),
             }
         }
-        let Some(deployment) = self.deployment_by_name(name).await? else { return Ok(None) };
-        let workspace = self.workspace(name).await?;
-        Ok(Some(Arc::new((deployment, workspace))))
+        // Both at once: at a remote API's latency a read costs one round trip instead of two. A deployment
+        // that does not exist makes the workspace read fail; its answer is then not needed.
+        let (deployment, workspace) = tokio::join!(self.deployment_by_name(name), self.workspace(name));
+        let Some(deployment) = deployment? else { return Ok(None) };
+        Ok(Some(Arc::new((deployment, workspace?))))
     }
 
     async fn branch_deployment_index(&self) -> Result<BranchDeploymentIndex, Error> {

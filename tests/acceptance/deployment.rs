@@ -362,6 +362,14 @@ fn imports_a_cli_made_deployment_every_way() {
         "0",
     ]);
     assert_eq!(run.code, 0, "{}", run.describe());
+    // The CLI returned without waiting for the load; every import below is compared with a state Terraform
+    // wrote after the location loaded, so the imports start once it has.
+    wait_until("the CLI-made location to load", std::time::Duration::from_secs(10), || {
+        branch_deployments(&emulator).iter().any(|d| {
+            d["deploymentName"] == name.as_str()
+                && d["locations"].as_array().is_some_and(|all| all.iter().all(|l| l["load"]["status"] == "LOADED"))
+        })
+    });
 
     let resource = |label: &str| {
         format!(
