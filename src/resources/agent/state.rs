@@ -15,7 +15,7 @@ use crate::dagster::agents::Agent;
 use crate::dagster::Client;
 use crate::resources::agent_token::Scopes;
 use crate::resources::shared::failure::{During, Failed};
-use crate::resources::shared::secret_store::{SecretStoreBlock, StoreRecord};
+use crate::resources::shared::secret_store::{store_record_accessors, SecretStoreBlock};
 use crate::resources::shared::timeouts;
 use crate::secret::Secret;
 
@@ -87,23 +87,6 @@ impl AgentState {
         self.token_wo.is_null() && self.store_secret_in_state != Some(false)
     }
 
-    /// The store's attributes, as the shared secret-store code works on them.
-    pub(super) fn store(&self) -> StoreRecord {
-        StoreRecord {
-            block: self.secret_store.clone(),
-            arn: self.secret_store_arn.clone(),
-            version: self.secret_store_version.clone(),
-            fingerprint: self.secret_fingerprint.clone(),
-        }
-    }
-
-    pub(super) fn set_store(&mut self, record: StoreRecord) {
-        self.secret_store = record.block;
-        self.secret_store_arn = record.arn;
-        self.secret_store_version = record.version;
-        self.secret_fingerprint = record.fingerprint;
-    }
-
     pub(super) fn label(&self) -> &str {
         self.label.as_deref().unwrap_or_default()
     }
@@ -155,6 +138,8 @@ impl AgentState {
         self.token_scopes = Field::Known(scope_labels(&token.scopes));
     }
 }
+
+store_record_accessors!(AgentState);
 
 // The agent and its heartbeat.
 

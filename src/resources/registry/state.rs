@@ -12,7 +12,7 @@ use tfplugin::Field;
 use super::schema::{DEFAULT_ENCRYPTION, DEFAULT_PATH, DEFAULT_TAG_MUTABILITY};
 use crate::aws::lifecycle::LifecycleRules;
 use crate::aws::{ecr, names, policy};
-use crate::resources::shared::secret_store::{SecretStoreBlock, StoreRecord};
+use crate::resources::shared::secret_store::{store_record_accessors, SecretStoreBlock};
 use crate::secret::Secret;
 
 /// The resource's state, in the shape of the schema.
@@ -133,23 +133,6 @@ impl RegistryState {
         self.store_secret_in_state.unwrap_or(true)
     }
 
-    /// The store's attributes, as the shared secret-store code works on them.
-    pub(super) fn store(&self) -> StoreRecord {
-        StoreRecord {
-            block: self.secret_store.clone(),
-            arn: self.secret_store_arn.clone(),
-            version: self.secret_store_version.clone(),
-            fingerprint: self.secret_fingerprint.clone(),
-        }
-    }
-
-    pub(super) fn set_store(&mut self, record: StoreRecord) {
-        self.secret_store = record.block;
-        self.secret_store_arn = record.arn;
-        self.secret_store_version = record.version;
-        self.secret_fingerprint = record.fingerprint;
-    }
-
     /// Drops the secret from what is recorded when the configuration keeps it out of state.
     pub(super) fn withhold_secret(&mut self) {
         if !self.secret_in_state() {
@@ -201,6 +184,8 @@ impl RegistryState {
         self.ci_secrets = Field::Null;
     }
 }
+
+store_record_accessors!(RegistryState);
 
 /// A document read back from AWS: stored as this provider renders it when it means the same (so formatting
 /// never shows as drift), else as read (so the next plan restores it).

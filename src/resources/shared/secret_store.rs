@@ -36,6 +36,32 @@ impl SecretStoreBlock {
     }
 }
 
+/// `store()` and `set_store()` for a resource's state struct: its store attributes carry the schema names this
+/// module gives them (`secret_store`, `secret_store_arn`, `secret_store_version`, `secret_fingerprint`).
+macro_rules! store_record_accessors {
+    ($state:ty) => {
+        impl $state {
+            /// The store's attributes, as the shared secret-store code works on them.
+            pub(super) fn store(&self) -> $crate::resources::shared::secret_store::StoreRecord {
+                $crate::resources::shared::secret_store::StoreRecord {
+                    block: self.secret_store.clone(),
+                    arn: self.secret_store_arn.clone(),
+                    version: self.secret_store_version.clone(),
+                    fingerprint: self.secret_fingerprint.clone(),
+                }
+            }
+
+            pub(super) fn set_store(&mut self, record: $crate::resources::shared::secret_store::StoreRecord) {
+                self.secret_store = record.block;
+                self.secret_store_arn = record.arn;
+                self.secret_store_version = record.version;
+                self.secret_fingerprint = record.fingerprint;
+            }
+        }
+    };
+}
+pub(crate) use store_record_accessors;
+
 /// A resource's store attributes: the block and what the last write recorded.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StoreRecord {
