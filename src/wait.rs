@@ -50,6 +50,22 @@ pub async fn until<T, E, F, Fut>(
     ctx: &Context,
     timeout: Duration,
     backoff: Backoff,
+    check: F,
+) -> Result<T, WaitError<E>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, E>>,
+{
+    until_after(ctx, Duration::ZERO, timeout, backoff, check).await
+}
+
+/// [`until`], with the first look `first_look_after` from now (within `timeout`): for a change just made,
+/// which a look sent at once would only see still in progress.
+pub async fn until_after<T, E, F, Fut>(
+    ctx: &Context,
+    first_look_after: Duration,
+    timeout: Duration,
+    backoff: Backoff,
     mut check: F,
 ) -> Result<T, WaitError<E>>
 where
@@ -57,6 +73,9 @@ where
     Fut: Future<Output = Result<Poll<T>, E>>,
 {
     let deadline = Instant::now() + timeout;
+    if !first_look_after.is_zero() && ctx.sleep(first_look_after.min(timeout)).await.is_err() {
+        return Err(WaitError::Interrupted);
+    }
     let mut delay = backoff.first_delay;
     loop {
         if let Poll::Ready(value) = check().await.map_err(WaitError::Failed)? {
@@ -97,5 +116,26 @@ mod tests {
         let failed: Result<(), WaitError<&str>> =
             until(&ctx, Duration::from_secs(5), FAST, || async { Err("no") }).await;
         assert!(matches!(failed, Err(WaitError::Failed("no"))));
+    }
+
+    #[tokio::test]
+    async fn the_first_look_comes_after_the_given_delay_within_the_timeout() {
+        let ctx = Context::detached();
+        let started = Instant::now();
+        let first_look = std::sync::Mutex::new(None);
+        let ready: Result<(), WaitError<()>> =
+            until_after(&ctx, Duration::from_millis(50), Duration::from_secs(5), FAST, || {
+                first_look.lock().unwrap().get_or_insert(started.elapsed());
+                async { Ok(Poll::Ready(())) }
+            })
+            .await;
+        assert!(ready.is_ok());
+        assert!(first_look.lock().unwrap().unwrap() >= Duration::from_millis(50));
+        // The delay counts against the timeout: a look still happens, and a pending one then times out.
+        let never: Result<(), WaitError<()>> =
+            until_after(&ctx, Duration::from_secs(5), Duration::from_millis(20), FAST, || async { Ok(Poll::Pending) })
+                .await;
+        assert!(matches!(never, Err(WaitError::TimedOut(_))));
+        assert!(started.elapsed() < Duration::from_secs(2), "the delay was not cut to the timeout");
     }
 }

@@ -207,15 +207,11 @@ pub async fn wait_for_load(
     diags: &mut Diagnostics,
 ) -> Option<Workspace> {
     let LoadWait { deployment, names, just_deployed, timeout } = *wait;
-    let last_seen = Mutex::new(LoadReport::default());
-    if just_deployed && ctx.sleep(LOAD_BACKOFF.first_delay.min(timeout)).await.is_err() {
-        diags.error(
-            "Interrupted while waiting for code locations",
-            format!("The deployment `{deployment}` and its locations exist; they had just been deployed."),
-        );
-        return None;
-    }
-    let outcome = wait::until(ctx, timeout, LOAD_BACKOFF, || {
+    // Until the first look, every location counts as still loading.
+    let still_loading = names.iter().map(|name| name.to_string()).collect();
+    let last_seen = Mutex::new(LoadReport { still_loading, ..LoadReport::default() });
+    let first_look_after = if just_deployed { LOAD_BACKOFF.first_delay } else { Duration::ZERO };
+    let outcome = wait::until_after(ctx, first_look_after, timeout, LOAD_BACKOFF, || {
         let last_seen = &last_seen;
         async move {
             let workspace = client.workspace(deployment).await?;
