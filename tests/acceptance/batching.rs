@@ -1,5 +1,6 @@
 //! A refresh reads many resources with few GraphQL requests, and each resource still gets its own answer.
 
+use crate::deployment::deployment_block;
 use crate::support::*;
 
 const N: usize = 40;
@@ -66,29 +67,9 @@ fn apply_sends_no_read_after_write_and_no_early_poll() {
     let emulator = start_emulator();
     let ws = Workspace::new(Terraform::Latest, Installation::DevOverrides);
     let config = |commit: &str| {
-        format!(
-            r#"{provider}
-resource "dagsterbranch_deployment" "d" {{
-  repo   = "acme/requests"
-  branch = "feature/requests"
-  commit {{
-    hash      = "{commit}"
-    timestamp = 1718000000
-  }}
-  code_location {{
-    name        = "etl"
-    image       = "ghcr.io/acme/etl:{commit}"
-    module_name = "etl.definitions"
-  }}
-  code_location {{
-    name        = "ml"
-    image       = "ghcr.io/acme/ml:{commit}"
-    module_name = "ml.definitions"
-  }}
-}}
-"#,
-            provider = provider_block(&emulator)
-        )
+        let (etl, ml) = (format!("ghcr.io/acme/etl:{commit}"), format!("ghcr.io/acme/ml:{commit}"));
+        let block = deployment_block("d", "feature/requests", commit, &[("etl", &etl), ("ml", &ml)], "");
+        format!("{}{block}", provider_block(&emulator))
     };
     let count = |counts: &std::collections::BTreeMap<String, u64>, key: &str| counts.get(key).copied().unwrap_or(0);
     for (phase, commit, reads_before) in [("create", "c1c1c1", 0), ("update", "d2d2d2", 1)] {
