@@ -90,13 +90,14 @@ def start_emulator(work: Path, latency_ms: int) -> bench.Emulator:
     return emulator
 
 
-def counted(emulator: bench.Emulator, work) -> tuple[float, int]:
-    """Runs `work()`; returns its wall time and the GraphQL requests the emulator answered meanwhile."""
+def counted(emulator: bench.Emulator, work) -> tuple[float, int, dict]:
+    """Runs `work()`; returns its wall time, the GraphQL requests the emulator answered meanwhile and their
+    counts per root field."""
     emulator.call("POST", "/_emulator/reset-counters")
     started = time.perf_counter()
     work()
     elapsed = time.perf_counter() - started
-    return elapsed, emulator.requests_served()[0]
+    return (elapsed, *emulator.requests_served())
 
 
 # ----- the seed's CLI workflow ------------------------------------------------------------------------------------
@@ -142,22 +143,14 @@ def run_terraform(work: Path, cli_config: Path, latency_ms: int, n: int) -> dict
     emulator = start_emulator(work, latency_ms)
     try:
         ws = bench.Workspace(work / "terraform", terraform_config(emulator.url, n, COMMITS[0]), cli_config)
-        out = {}
-        out["create"] = counted(emulator, ws.apply)
-        refreshes = sorted(counted(emulator, lambda: ws.plan(0)) for _ in range(REFRESH_RUNS))
+        out = {"create": counted(emulator, ws.apply)}
+        refreshes = sorted((counted(emulator, lambda: ws.plan(0)) for _ in range(REFRESH_RUNS)), key=lambda r: r[0])
         out["refresh"] = refreshes[len(refreshes) // 2]
         (ws.dir / "main.tf").write_text(terraform_config(emulator.url, n, COMMITS[1]))
         out["update"] = counted(emulator, ws.apply)
-        out["refresh_fields"] = refresh_fields(emulator, ws)
         return out
     finally:
         emulator.stop()
-
-
-def refresh_fields(emulator: bench.Emulator, ws: bench.Workspace) -> dict:
-    emulator.call("POST", "/_emulator/reset-counters")
-    ws.plan(0)
-    return emulator.requests_served()[1]
 
 
 def run_terraform_data(work: Path, cli_config: Path, n: int) -> dict:
@@ -238,7 +231,7 @@ def report(result: dict, add, targets: list) -> None:
     for row in result["runs"]:
         latency, n = row["latency_ms"], row["n"]
         for phase in ("create", "refresh", "update"):
-            ours_s, ours_r = row["terraform"][phase]
+            ours_s, ours_r, _ = row["terraform"][phase]
             floor_s, floor_r = floor(phase, n, latency, data[n][phase])
             cells = []
             ratios = []
@@ -272,7 +265,7 @@ def report(result: dict, add, targets: list) -> None:
         for n, d in data.items()) + ".")
     for row in result["runs"]:
         if row["latency_ms"] == REFRESH_TARGET[1] and row["n"] == REFRESH_TARGET[0]:
-            fields = ", ".join(f"{k} {v:,}" for k, v in sorted(row["terraform"]["refresh_fields"].items()))
+            fields = ", ".join(f"{k} {v:,}" for k, v in sorted(row["terraform"]["refresh"][2].items()))
             add("")
             add(f"Requests in a refresh of {row['n']} at {row['latency_ms']} ms: {fields}.")
     add("")
