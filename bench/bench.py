@@ -16,6 +16,7 @@ load from other processes on a shared machine spreads over all configurations in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -29,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -251,6 +253,40 @@ def tf_env(cli_config: Path | None, extra: dict | None = None) -> dict:
     return env
 
 
+@contextlib.contextmanager
+def deadline(process: subprocess.Popen, timeout: float):
+    """Kills `process` if it outlives `timeout` (and then stops the benchmark). Used with blocking waits because
+    `Popen.wait(timeout)` and `subprocess.run(timeout=...)` poll with sleeps of up to 50 ms, which rounds every
+    timing up to the next poll."""
+    timed_out = threading.Event()
+    killer = threading.Timer(timeout, lambda: (timed_out.set(), process.kill()))
+    killer.start()
+    try:
+        yield
+    finally:
+        killer.cancel()
+    if timed_out.is_set():
+        die(f"`{' '.join(map(str, process.args))}` did not finish within {timeout:g} s")
+
+
+def wait_timed(process: subprocess.Popen, timeout: float) -> tuple[int, resource.struct_rusage]:
+    """Waits for `process` in one blocking wait4; returns its exit status and resource usage (its own and that of
+    the children it waited for)."""
+    with deadline(process, timeout):
+        _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage
+
+
+def run_captured(command: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
+    """`subprocess.run(capture_output=True, text=True, timeout=...)` without its polling (see `deadline`)."""
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+    with deadline(process, timeout):
+        stdout, stderr = process.communicate()
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 class Workspace:
     def __init__(self, directory: Path, main_tf: str, cli_config: Path):
         self.dir = directory
@@ -265,16 +301,14 @@ class Workspace:
         out = self.dir / "terraform.log"
         with out.open("wb") as sink:
             started = time.perf_counter()
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            process = subprocess.run([str(TERRAFORM), *args], cwd=self.dir, stdin=subprocess.DEVNULL, stdout=sink,
-                                     stderr=subprocess.STDOUT, timeout=timeout,
-                                     env=tf_env(cli_config or self.cli_config, extra_env))
+            process = subprocess.Popen([str(TERRAFORM), *args], cwd=self.dir, stdin=subprocess.DEVNULL, stdout=sink,
+                                       stderr=subprocess.STDOUT, env=tf_env(cli_config or self.cli_config, extra_env))
+            returncode, usage = wait_timed(process, timeout)
             elapsed = time.perf_counter() - started
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
         # Terraform waits for every provider process it starts, so its children's CPU time includes theirs.
-        self.last_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        if process.returncode not in expect:
-            die(f"`terraform {' '.join(args)}` in {self.dir} exited {process.returncode} (expected {expect}):\n"
+        self.last_cpu_s = usage.ru_utime + usage.ru_stime
+        if returncode not in expect:
+            die(f"`terraform {' '.join(args)}` in {self.dir} exited {returncode} (expected {expect}):\n"
                 + out.read_text(errors="replace")[-4000:])
         return elapsed
 
@@ -712,7 +746,7 @@ def main() -> int:
             import workflow  # imports this file as `bench`: only when run, so neither import is circular
 
             log(f"workflow: latencies {args.latencies} ms, sizes {args.workflow_sizes}")
-            flow = workflow.bench_workflow(args, work / "workflow", cli)
+            flow = workflow.bench_workflow(args, work / "workflow", cli, usage_cli)
 
         text, all_ok = report(args, info, hs, plans, deps, flow, time.perf_counter() - started)
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import subprocess
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -58,7 +58,10 @@ def image(name: str, commit: str) -> str:
     return f"registry.example.com/bench/{name}:{commit[:7]}"
 
 
-def terraform_config(url: str, n: int, commit: str) -> str:
+def terraform_config(url: str | None, n: int, commit: str, resource_type: str = "dagsterbranch_deployment") -> str:
+    """N branch deployments at `commit`; with `resource_type = "dagsterbranch_bench_deployment"` (no `url`) the
+    schema twin that makes no API call."""
+    url_line = f'  url          = "{url}"\n' if url else ""
     blocks = "".join(
         f'  code_location {{\n    name        = "{name}"\n    image       = "{image(name, commit)}"\n'
         f'    module_name = "bench.{name}"\n  }}\n'
@@ -66,9 +69,9 @@ def terraform_config(url: str, n: int, commit: str) -> str:
     )
     return (
         f'terraform {{\n  required_providers {{\n    dagsterbranch = {{ source = "{bench.OUR_SOURCE}" }}\n  }}\n}}\n\n'
-        f'provider "dagsterbranch" {{\n  organization = "{bench.ORG}"\n  url          = "{url}"\n'
+        f'provider "dagsterbranch" {{\n  organization = "{bench.ORG}"\n{url_line}'
         f'  api_token    = "{bench.API_TOKEN}"\n}}\n\n'
-        f'resource "dagsterbranch_deployment" "d" {{\n  count  = {n}\n  repo   = "bench/terraform"\n'
+        f'resource "{resource_type}" "d" {{\n  count  = {n}\n  repo   = "bench/terraform"\n'
         f'  branch = "feature-${{count.index}}"\n  commit {{\n    hash      = "{commit}"\n    timestamp = 1764806400\n  }}\n'
         f"{blocks}}}\n"
     )
@@ -112,7 +115,7 @@ class CliWorkflow:
         self.env = bench.tf_env(None, {"HOME": str(self.home), "DAGSTER_CLOUD_API_TOKEN": bench.API_TOKEN})
 
     def run(self, args: list[str]) -> str:
-        done = subprocess.run([str(CLI), *args], capture_output=True, text=True, env=self.env, timeout=600)
+        done = bench.run_captured([str(CLI), *args], self.env, timeout=600)
         if done.returncode != 0:
             bench.die(f"`dagster-cloud {' '.join(args)}` exited {done.returncode}: {done.stdout[-1500:]}{done.stderr[-1500:]}")
         return done.stdout
@@ -153,9 +156,22 @@ def run_terraform(work: Path, cli_config: Path, latency_ms: int, n: int) -> dict
         emulator.stop()
 
 
+def run_twin(work: Path, cli_config: Path, usage_cli: Path, n: int) -> dict:
+    """The same phases over N of the deployment's schema twin: Terraform's and the plugin layer's cost for this
+    schema, without a request; and the CPU time of the provider processes in one more refresh, the most a
+    faster provider could take off it."""
+    twin = "dagsterbranch_bench_deployment"
+    ws = bench.Workspace(work / "twin", terraform_config(None, n, COMMITS[0], twin), cli_config)
+    out = {"create": ws.apply(), "refresh": statistics.median(ws.plan(0) for _ in range(REFRESH_RUNS))}
+    out["refresh_provider_cpu"] = bench.measured_usage(ws, 0, usage_cli, work, f"twin-{n}", 1)["cpu_s"]
+    (ws.dir / "main.tf").write_text(terraform_config(None, n, COMMITS[1], twin))
+    out["update"] = ws.apply()
+    return out
+
+
 def run_terraform_data(work: Path, cli_config: Path, n: int) -> dict:
     ws = bench.Workspace(work / "terraform_data", data_config(n, COMMITS[0]), cli_config)
-    out = {"create": ws.apply(), "refresh": ws.plan(0)}
+    out = {"create": ws.apply(), "refresh": statistics.median(ws.plan(0) for _ in range(REFRESH_RUNS))}
     (ws.dir / "main.tf").write_text(data_config(n, COMMITS[1]))
     out["update"] = ws.apply()
     return out
@@ -186,7 +202,7 @@ def floor(phase: str, n: int, latency_ms: int, data_s: float) -> tuple[float, in
     return seconds, requests
 
 
-def bench_workflow(args, work: Path, cli_config: Path) -> dict:
+def bench_workflow(args, work: Path, cli_config: Path, usage_cli: Path) -> dict:
     if not CLI.exists():
         bench.die(f"{CLI} is missing; run scripts/dev-setup")
     result: dict = {"runs": []}
@@ -194,6 +210,7 @@ def bench_workflow(args, work: Path, cli_config: Path) -> dict:
     for n in args.workflow_sizes:
         data[n] = run_terraform_data(work / f"data-{n}", cli_config, n)
     result["terraform_data"] = data
+    result["twin"] = {n: run_twin(work / f"twin-{n}", cli_config, usage_cli, n) for n in args.workflow_sizes}
     for latency in args.latencies:
         for n in args.workflow_sizes:
             bench.log(f"workflow at {latency} ms, N = {n}: terraform")
@@ -223,11 +240,16 @@ def report(result: dict, add, targets: list) -> None:
         f"latency, seed {LATENCY_SEED}). Wall time, GraphQL requests in parentheses. CLI = the seed's "
         "`dagster-cloud branch-deployment create-or-update` + one `deployment add-location --location-file` per "
         "location, per branch; floor = the fewest requests on each of 10 workers' critical path × latency, plus one "
-        f"load wait per deployment, plus `terraform_data` for the same phase.")
+        "load wait per deployment, plus `terraform_data` for the same phase. Schema twin = the same phase over N "
+        "`dagsterbranch_bench_deployment` (this resource's schema and identity, no request: what Terraform and the "
+        "plugin layer cost for this schema); so ours − twin is the time our requests and waits add, to set against "
+        "the floor's own requests and waits (floor − `terraform_data`).")
     add("")
-    add("| latency | N | phase | dagsterbranch | floor | ours ÷ floor | CLI sequential | CLI 10 at a time | sequential ÷ ours | 10-at-a-time ÷ ours |")
-    add("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    add("| latency | N | phase | dagsterbranch | floor | ours ÷ floor | schema twin | ours − twin | floor − terraform_data | "
+        "CLI sequential | CLI 10 at a time | sequential ÷ ours | 10-at-a-time ÷ ours |")
+    add("| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     data = result["terraform_data"]
+    twin = result["twin"]
     for row in result["runs"]:
         latency, n = row["latency_ms"], row["n"]
         for phase in ("create", "refresh", "update"):
@@ -239,8 +261,10 @@ def report(result: dict, add, targets: list) -> None:
                 measured = row.get(kind, {}).get(phase)
                 cells.append(f"{seconds(measured[0])} ({measured[1]:,})" if measured else "–")
                 ratios.append(f"{measured[0] / ours_s:.1f}×" if measured else "–")
+            twin_s = twin[n][phase]
             add(f"| {latency} ms | {n:,} | {phase} | {seconds(ours_s)} ({ours_r:,}) | {seconds(floor_s)} ({floor_r:,}) | "
-                f"{ours_s / floor_s:.2f} | {cells[0]} | {cells[1]} | {ratios[0]} | {ratios[1]} |")
+                f"{ours_s / floor_s:.2f} | {seconds(twin_s)} | {seconds(ours_s - twin_s)} | "
+                f"{seconds(floor_s - data[n][phase])} | {cells[0]} | {cells[1]} | {ratios[0]} | {ratios[1]} |")
             at = (n, latency)
             if phase == "create" and at == APPLY_TARGET:
                 for kind, minimum, label in (("cli_sequential", APPLY_MIN_VS_SEQUENTIAL, "sequential"),
@@ -265,7 +289,17 @@ def report(result: dict, add, targets: list) -> None:
         for n, d in data.items()) + ".")
     for row in result["runs"]:
         if row["latency_ms"] == REFRESH_TARGET[1] and row["n"] == REFRESH_TARGET[0]:
-            fields = ", ".join(f"{k} {v:,}" for k, v in sorted(row["terraform"]["refresh"][2].items()))
+            n, latency = row["n"], row["latency_ms"]
+            ours_s, _, counts = row["terraform"]["refresh"]
+            fields = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+            floor_s, _ = floor("refresh", n, latency, data[n]["refresh"])
             add("")
-            add(f"Requests in a refresh of {row['n']} at {row['latency_ms']} ms: {fields}.")
+            add(f"Requests in a refresh of {n} at {latency} ms: {fields}. Where its time goes: the schema twin's "
+                f"refresh (no request) takes {seconds(twin[n]['refresh'])}, {twin[n]['refresh'] / floor_s:.2f}× the "
+                f"floor on its own, and its provider processes use {seconds(twin[n]['refresh_provider_cpu'])} of CPU "
+                f"time: a provider taking no time at all would leave at least "
+                f"{seconds(twin[n]['refresh'] - twin[n]['refresh_provider_cpu'])}, "
+                f"{(twin[n]['refresh'] - twin[n]['refresh_provider_cpu']) / floor_s:.2f}× the floor, to Terraform. "
+                f"Our requests add {seconds(ours_s - twin[n]['refresh'])} to the twin's time, the floor's one request "
+                f"{seconds(floor_s - data[n]['refresh'])}.")
     add("")

@@ -1,7 +1,12 @@
-//! `dagsterbranch_bench`: a benchmark-only resource in the shape of HashiCorp's `null_resource` (a
-//! `triggers` map that forces replacement and a computed `id`), so `bench/run` can compare the cost of our
-//! plugin layer with the Go `null` provider on equal work. It makes no API calls. Compiled only with the
-//! `bench` cargo feature, so released binaries never carry it.
+//! Benchmark-only resources, compiled only with the `bench` cargo feature (released binaries never carry
+//! them); neither makes an API call.
+//!
+//! - `dagsterbranch_bench`, in the shape of HashiCorp's `null_resource` (a `triggers` map that forces
+//!   replacement and a computed `id`), so `bench/run` can compare the cost of our plugin layer with the Go
+//!   `null` provider on equal work.
+//! - `dagsterbranch_bench_deployment`, the schema and identity of `dagsterbranch_deployment` with made-up
+//!   computed values, so the workflow benchmark can measure what Terraform and the plugin layer cost for that
+//!   schema apart from the Dagster+ requests.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,9 +15,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use cty::Type;
 use serde::{Deserialize, Serialize};
-use tfplugin::{Attribute, Context, Diagnostics, Resource, Schema};
+use tfplugin::{Attribute, Context, Diagnostics, IdentitySchema, Resource, Schema};
 
 use crate::client::ProviderClient;
+use crate::resources::deployment::{DeploymentIdentity, DeploymentResource, DeploymentState};
 
 pub struct BenchResource;
 
@@ -87,6 +93,77 @@ impl Resource for BenchResource {
     }
 
     async fn delete(&self, _ctx: &Context, _client: &ProviderClient, _state: BenchState, _diags: &mut Diagnostics) {}
+}
+
+/// `dagsterbranch_deployment`'s schema twin (see the module's comment).
+pub struct BenchDeploymentResource;
+
+fn next_deployment_id() -> i64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed) as i64
+}
+
+#[async_trait]
+impl Resource for BenchDeploymentResource {
+    type Client = ProviderClient;
+    type State = DeploymentState;
+    type Identity = DeploymentIdentity;
+
+    fn type_name(&self) -> &'static str {
+        "dagsterbranch_bench_deployment"
+    }
+
+    fn schema(&self) -> Schema {
+        DeploymentResource.schema()
+    }
+
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        DeploymentResource.identity_schema()
+    }
+
+    fn identity(&self, state: &DeploymentState) -> Option<DeploymentIdentity> {
+        state.identity()
+    }
+
+    async fn create(
+        &self,
+        _ctx: &Context,
+        _client: &ProviderClient,
+        planned: DeploymentState,
+        _diags: &mut Diagnostics,
+    ) -> Option<DeploymentState> {
+        Some(planned.settled_offline(next_deployment_id()))
+    }
+
+    async fn read(
+        &self,
+        _ctx: &Context,
+        _client: &ProviderClient,
+        state: DeploymentState,
+        _diags: &mut Diagnostics,
+    ) -> Option<DeploymentState> {
+        Some(state)
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Context,
+        _client: &ProviderClient,
+        _prior: DeploymentState,
+        planned: DeploymentState,
+        _diags: &mut Diagnostics,
+    ) -> Option<DeploymentState> {
+        Some(planned.settled_offline(next_deployment_id()))
+    }
+
+    async fn delete(
+        &self,
+        _ctx: &Context,
+        _client: &ProviderClient,
+        _state: DeploymentState,
+        _diags: &mut Diagnostics,
+    ) {
+    }
 }
 
 #[cfg(test)]

@@ -22,5 +22,7 @@ pub fn all() -> Vec<ResourceHandle<ProviderClient>> {
         ResourceHandle::new(registry::RegistryResource),
         #[cfg(feature = "bench")] // benchmark-only null_resource twin (bench/run)
         ResourceHandle::new(bench::BenchResource),
+        #[cfg(feature = "bench")] // benchmark-only schema twin of the deployment (bench/run)
+        ResourceHandle::new(bench::BenchDeploymentResource),
     ]
 }

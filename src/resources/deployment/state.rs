@@ -283,6 +283,22 @@ impl DeploymentState {
         self.code_location = Some(flattened);
     }
 
+    /// What an apply would record, with every computed value made up instead of read from Dagster+: the
+    /// benchmark's schema twin of this resource (`dagsterbranch_bench_deployment`), which makes no API call.
+    #[cfg(feature = "bench")]
+    pub fn settled_offline(mut self, new_deployment_id: i64) -> DeploymentState {
+        let deployment_id = *self.deployment_id.get_or_insert(new_deployment_id);
+        let name = format!("{}-{deployment_id:06x}", self.branch.as_deref().unwrap_or("branch"));
+        self.url = Some(deployment_url("https://bench.dagster.cloud", &name));
+        self.id = Some(name.clone());
+        self.name = Some(name);
+        self.status = Some("ACTIVE".into());
+        for location in self.locations_mut() {
+            location.load_status = Field::Known(LOAD_LOADED.into());
+        }
+        self
+    }
+
     /// A load status the plan left unknown becomes null: a recorded state must be wholly known.
     pub fn forget_unknown_load_statuses(&mut self) {
         for location in self.locations_mut() {
