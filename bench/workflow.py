@@ -10,7 +10,10 @@ deployments of 2 code locations, each location loading after a short simulated d
     load), sequential as a CI script runs it and 10 branches at a time;
   * the request floor: the fewest GraphQL requests the work needs per branch deployment, on the critical path
     of each of Terraform's 10 workers (N / 10 deployments each, every one waiting once for its locations to
-    load), plus Terraform's own time for the same phase over N `terraform_data`.
+    load), plus Terraform's own time for the same phase over N `terraform_data`;
+  * the schema twin: the same Terraform phases over N `dagsterbranch_bench_deployment` (this resource's schema,
+    no request), which separates what Terraform and the plugin layer cost for the schema from what our
+    requests and load waits add.
 
 GraphQL requests served are counted by the emulator for every run.
 """
