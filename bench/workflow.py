@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -96,6 +95,13 @@ def start_emulator(work: Path, latency_ms: int) -> bench.Emulator:
     return emulator
 
 
+def middle_run(measure, key=lambda run: run):
+    """The middle of REFRESH_RUNS runs of `measure()` ordered by `key`: a whole run, so that the request counts
+    reported with a time are that run's."""
+    runs = sorted((measure() for _ in range(REFRESH_RUNS)), key=key)
+    return runs[len(runs) // 2]
+
+
 def counted(emulator: bench.Emulator, work) -> tuple[float, int, dict]:
     """Runs `work()`; returns its wall time, the GraphQL requests the emulator answered meanwhile and their
     counts per root field."""
@@ -150,8 +156,7 @@ def run_terraform(work: Path, cli_config: Path, latency_ms: int, n: int) -> dict
     try:
         ws = bench.Workspace(work / "terraform", terraform_config(emulator.url, n, COMMITS[0]), cli_config)
         out = {"create": counted(emulator, ws.apply)}
-        refreshes = sorted((counted(emulator, lambda: ws.plan(0)) for _ in range(REFRESH_RUNS)), key=lambda r: r[0])
-        out["refresh"] = refreshes[len(refreshes) // 2]
+        out["refresh"] = middle_run(lambda: counted(emulator, lambda: ws.plan(0)), key=lambda run: run[0])
         (ws.dir / "main.tf").write_text(terraform_config(emulator.url, n, COMMITS[1]))
         out["update"] = counted(emulator, ws.apply)
         return out
@@ -165,7 +170,7 @@ def run_twin(work: Path, cli_config: Path, usage_cli: Path, n: int) -> dict:
     faster provider could take off it."""
     twin = "dagsterbranch_bench_deployment"
     ws = bench.Workspace(work / "twin", terraform_config(None, n, COMMITS[0], twin), cli_config)
-    out = {"create": ws.apply(), "refresh": statistics.median(ws.plan(0) for _ in range(REFRESH_RUNS))}
+    out = {"create": ws.apply(), "refresh": middle_run(lambda: ws.plan(0))}
     out["refresh_provider_cpu"] = bench.measured_usage(ws, 0, usage_cli, work, f"twin-{n}", 1)["cpu_s"]
     (ws.dir / "main.tf").write_text(terraform_config(None, n, COMMITS[1], twin))
     out["update"] = ws.apply()
@@ -174,7 +179,7 @@ def run_twin(work: Path, cli_config: Path, usage_cli: Path, n: int) -> dict:
 
 def run_terraform_data(work: Path, cli_config: Path, n: int) -> dict:
     ws = bench.Workspace(work / "terraform_data", data_config(n, COMMITS[0]), cli_config)
-    out = {"create": ws.apply(), "refresh": statistics.median(ws.plan(0) for _ in range(REFRESH_RUNS))}
+    out = {"create": ws.apply(), "refresh": middle_run(lambda: ws.plan(0))}
     (ws.dir / "main.tf").write_text(data_config(n, COMMITS[1]))
     out["update"] = ws.apply()
     return out
@@ -296,13 +301,13 @@ def report(result: dict, add, targets: list) -> None:
             ours_s, _, counts = row["terraform"]["refresh"]
             fields = ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
             floor_s, _ = floor("refresh", n, latency, data[n]["refresh"])
+            twin_s, provider_cpu_s = twin[n]["refresh"], twin[n]["refresh_provider_cpu"]
+            terraform_s = twin_s - provider_cpu_s  # the least the twin's refresh could take with a free provider
             add("")
             add(f"Requests in a refresh of {n} at {latency} ms: {fields}. Where its time goes: the schema twin's "
-                f"refresh (no request) takes {seconds(twin[n]['refresh'])}, {twin[n]['refresh'] / floor_s:.2f}× the "
-                f"floor on its own, and its provider processes use {seconds(twin[n]['refresh_provider_cpu'])} of CPU "
-                f"time: a provider taking no time at all would leave at least "
-                f"{seconds(twin[n]['refresh'] - twin[n]['refresh_provider_cpu'])}, "
-                f"{(twin[n]['refresh'] - twin[n]['refresh_provider_cpu']) / floor_s:.2f}× the floor, to Terraform. "
-                f"Our requests add {seconds(ours_s - twin[n]['refresh'])} to the twin's time, the floor's one request "
+                f"refresh (no request) takes {seconds(twin_s)}, {twin_s / floor_s:.2f}× the floor on its own, and "
+                f"its provider processes use {seconds(provider_cpu_s)} of CPU time: a provider taking no time at all "
+                f"would leave at least {seconds(terraform_s)}, {terraform_s / floor_s:.2f}× the floor, to Terraform. "
+                f"Our requests add {seconds(ours_s - twin_s)} to the twin's time, the floor's one request "
                 f"{seconds(floor_s - data[n]['refresh'])}.")
     add("")
